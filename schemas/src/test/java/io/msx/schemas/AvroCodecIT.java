@@ -109,8 +109,9 @@ class AvroCodecIT {
     void shouldReadDataWrittenWithAnOlderCompatibleSchema() {
         // An older writer of the same record, lacking a field that the current one has with a default.
         Schema current = Command.getClassSchema();
-        Schema older = new Schema.Parser().parse(current.toString().replace(
-                ",{\"name\":\"issuedBy\",\"type\":[\"null\",\"string\"],\"doc\":\"Operator or script that issued the command, for the audit trail.\",\"default\":null}", ""));
+        Schema older = Schema.createRecord(current.getName(), current.getDoc(), current.getNamespace(), false,
+                current.getFields().stream().filter(f -> !f.name().equals("issuedBy"))
+                        .map(f -> new Schema.Field(f, f.schema())).toList());
         assertThat(older.getField("issuedBy")).as("test set-up removed the field").isNull();
         int olderId = registry.register("it-older-" + UUID.randomUUID(), older);
 
