@@ -1,0 +1,34 @@
+package io.msx.master;
+
+import java.time.Instant;
+
+/**
+ * One row of the master's target table, as served by {@code GET /targets} and shown by {@code msx target list}.
+ *
+ * @param name target name
+ * @param status health, judged on the master's clock
+ * @param location where the target is
+ * @param agentVersion msx agent version it reported
+ * @param timeZone IANA zone of its local time
+ * @param pollingIntervalSeconds interval it reported
+ * @param enlistedAt when it (last) enlisted, target clock
+ * @param lastPoll time of its last check-in, target clock; null before the first
+ * @param lastPollReceivedAt when the master received that check-in, master clock
+ * @param lastPollTrigger SCHEDULED, FORCED or STARTUP
+ * @param lastAnsweredInstructionId the force-poll instruction its last forced check-in answered
+ * @param spoolDepth status events waiting in its spool at the last check-in
+ * @param clockOffsetMillis target clock minus master clock at the last clock sync; null before one
+ * @param unreadInstructions instructions posted to it that it has not applied (consumer lag); null when unknown
+ * @param lastSeq highest status sequence number seen from it
+ */
+public record TargetView(String name, TargetStatus status, String location, String agentVersion, String timeZone,
+                         int pollingIntervalSeconds, Instant enlistedAt, Instant lastPoll, Instant lastPollReceivedAt,
+                         String lastPollTrigger, String lastAnsweredInstructionId, long spoolDepth,
+                         Long clockOffsetMillis, Long unreadInstructions, long lastSeq) {
+
+    public TargetView withUnreadInstructions(Long unread) {
+        return new TargetView(name, status, location, agentVersion, timeZone, pollingIntervalSeconds, enlistedAt,
+                lastPoll, lastPollReceivedAt, lastPollTrigger, lastAnsweredInstructionId, spoolDepth,
+                clockOffsetMillis, unread, lastSeq);
+    }
+}

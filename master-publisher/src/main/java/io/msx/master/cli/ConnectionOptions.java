@@ -1,0 +1,42 @@
+package io.msx.master.cli;
+
+import io.msx.schemas.SchemaRegistryClient;
+import io.msx.schemas.SchemaRegistryConfig;
+import io.msx.schemas.Topics;
+import picocli.CommandLine.Option;
+
+/** Where Kafka, the schema registry and the master are; each also read from an {@code MSX_*} variable. */
+public final class ConnectionOptions {
+
+    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT",
+            defaultValue = "${env:MSX_BOOTSTRAP_SERVERS:-127.0.0.1:9092}",
+            description = "Kafka bootstrap servers (env MSX_BOOTSTRAP_SERVERS; default ${DEFAULT-VALUE}).")
+    String bootstrapServers;
+
+    @Option(names = "--schema-registry-url", paramLabel = "URL",
+            defaultValue = "${env:MSX_SCHEMA_REGISTRY_URL:-http://127.0.0.1:8080/apis/ccompat/v7}",
+            description = "Confluent-compatible schema registry API (env MSX_SCHEMA_REGISTRY_URL; default "
+                    + "${DEFAULT-VALUE}).")
+    String schemaRegistryUrl;
+
+    @Option(names = "--schema-registry-user-info", paramLabel = "USER:PASSWORD",
+            defaultValue = "${env:MSX_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO}",
+            description = "Basic auth for the schema registry (env MSX_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO).")
+    String schemaRegistryUserInfo;
+
+    @Option(names = "--master-url", paramLabel = "URL", defaultValue = "${env:MSX_MASTER_URL:-http://127.0.0.1:8780}",
+            description = "The master's REST API (env MSX_MASTER_URL; default ${DEFAULT-VALUE}).")
+    String masterUrl;
+
+    @Option(names = "--topic-prefix", paramLabel = "PREFIX", defaultValue = "${env:MSX_TOPIC_PREFIX:-msx.}",
+            description = "Prefix of every msx topic (env MSX_TOPIC_PREFIX; default ${DEFAULT-VALUE}).")
+    String topicPrefix;
+
+    Topics topics() {
+        return new Topics(topicPrefix);
+    }
+
+    SchemaRegistryClient registry() {
+        return new SchemaRegistryClient(SchemaRegistryConfig.of(schemaRegistryUrl).withBasicAuth(schemaRegistryUserInfo));
+    }
+}

@@ -1,0 +1,139 @@
+package io.msx.master.cli;
+
+import io.msx.local.LocalStack;
+import io.msx.master.MasterConfig;
+import io.msx.master.MasterPublisher;
+import io.msx.master.TargetView;
+import io.msx.target.TargetAgent;
+import io.msx.target.TargetAgentConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+/**
+ * {@code msx demo}: the embedded default, end to end. Starts a real KRaft broker and a real Apicurio registry on
+ * 127.0.0.1, a master and two target agents (in this JVM, each with its own Kafka clients), then runs
+ * {@code msx target poll --all --wait} and {@code msx target list} exactly as an operator would, and stops.
+ */
+@Command(name = "demo", description = "Run the local stack, a master and two targets; force-poll them; show the table.")
+public final class DemoCommand implements Callable<Integer> {
+
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--targets", split = ",", defaultValue = "T1,T2", description = "Targets to run (default ${DEFAULT-VALUE}).")
+    List<String> targets;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        String[] zones = {"Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC"};
+        Path data = Files.createTempDirectory("msx-demo-");
+        out.println("== Starting the local stack: Kafka (KRaft) broker + Apicurio schema registry");
+        out.flush();
+        try (LocalStack stack = LocalStack.start()) {
+            out.println("   Kafka " + stack.bootstrapServers() + ", schema registry " + stack.schemaRegistryUrl());
+            MasterPublisher master = new MasterPublisher(new MasterConfig(Map.of(
+                    MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+                    MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
+                    MasterConfig.HTTP_PORT_CONFIG, 0)), Clock.systemUTC());
+            List<TargetAgent> agents = new ArrayList<>();
+            try {
+                master.start();
+                String masterUrl = "http://127.0.0.1:" + master.httpPort();
+                out.println("== Master running, REST API " + masterUrl);
+                for (int i = 0; i < targets.size(); i++) {
+                    TargetAgent agent = new TargetAgent(new TargetAgentConfig(Map.of(
+                            TargetAgentConfig.TARGET_NAME_CONFIG, targets.get(i),
+                            TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+                            TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
+                            TargetAgentConfig.DATA_DIR_CONFIG, data.resolve(targets.get(i)).toString(),
+                            TargetAgentConfig.LOCATION_CONFIG, "rack-" + (i + 1),
+                            TargetAgentConfig.TIME_ZONE_CONFIG, zones[i % zones.length])), Clock.systemUTC());
+                    agents.add(agent);
+                    agent.start();
+                }
+                if (!awaitEnlisted(master, agents)) {
+                    err.println("msx demo: targets did not enlist within " + READY_TIMEOUT.toSeconds() + " s");
+                    return ExitCodes.FAILED;
+                }
+                out.println("== Targets enlisted: " + String.join(", ", targets));
+                String[] connection = {"--bootstrap-servers", stack.bootstrapServers(),
+                    "--schema-registry-url", stack.schemaRegistryUrl(), "--master-url", masterUrl};
+                int rc = run(out, err, "$ msx target poll --all --wait", concat(
+                        new String[] {"target", "poll", "--all", "--wait", "--timeout", "60s"}, connection));
+                if (rc != ExitCodes.OK) {
+                    return rc;
+                }
+                return run(out, err, "$ msx target list", concat(new String[] {"target", "list"}, connection));
+            } finally {
+                for (TargetAgent agent : agents) {
+                    agent.close(Duration.ofSeconds(10));
+                }
+                master.close(Duration.ofSeconds(10));
+            }
+        } finally {
+            deleteQuietly(data);
+        }
+    }
+
+    private boolean awaitEnlisted(MasterPublisher master, List<TargetAgent> agents) throws InterruptedException {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        for (TargetAgent agent : agents) {
+            if (!agent.awaitConsuming(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
+                return false;
+            }
+        }
+        Set<String> wanted = Set.copyOf(targets);
+        while (System.nanoTime() < deadline) {
+            Set<String> enlisted = master.targets().stream().map(TargetView::name).collect(Collectors.toSet());
+            if (enlisted.containsAll(wanted)) {
+                return true;
+            }
+            Thread.sleep(100); // the master's views fill from the status topic; nothing to wait on but them
+        }
+        return false;
+    }
+
+    private static int run(PrintWriter out, PrintWriter err, String title, String[] args) {
+        out.println();
+        out.println(title);
+        out.flush();
+        return new CommandLine(new MsxCli()).setOut(out).setErr(err)
+                .setExecutionExceptionHandler(MsxCli.EXCEPTION_HANDLER).execute(args);
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] all = new String[a.length + b.length];
+        System.arraycopy(a, 0, all, 0, a.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | UncheckedIOException e) {
+            // a temp directory left behind is harmless
+        }
+    }
+}

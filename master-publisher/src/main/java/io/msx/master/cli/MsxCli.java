@@ -1,0 +1,50 @@
+package io.msx.master.cli;
+
+import io.msx.MsxException;
+import io.msx.local.LocalStackException;
+import io.msx.target.AgentVersion;
+import org.apache.kafka.common.config.ConfigException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code msx}: the operator's and scripts' tool. Exit codes: 0 ok, 1 rejected or failed, 2 usage, 3 timed out.
+ */
+@Command(name = "msx", mixinStandardHelpOptions = true, versionProvider = MsxCli.Version.class,
+        description = "Multiserver job dispatch on Kafka (SQL Server Agent MSX/TSX).",
+        subcommands = {TargetCommand.class, MasterCommand.class, AgentCommand.class, DemoCommand.class,
+                CommandLine.HelpCommand.class})
+public final class MsxCli {
+
+    /** Expected failures get one line naming the problem; the exit code says what kind. */
+    static final CommandLine.IExecutionExceptionHandler EXCEPTION_HANDLER = (e, cmd, parseResult) -> {
+        int code;
+        String message;
+        if (e instanceof ConfigException || e instanceof IllegalArgumentException) {
+            code = ExitCodes.USAGE;
+            message = e.getMessage();
+        } else if (e instanceof MsxException || e instanceof IllegalStateException
+                || e instanceof LocalStackException) {
+            code = ExitCodes.FAILED;
+            message = e.getMessage();
+        } else {
+            code = ExitCodes.FAILED;
+            message = "unexpected error: " + e;
+        }
+        cmd.getErr().println("msx: " + message);
+        cmd.getErr().flush();
+        return code;
+    };
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new MsxCli()).setExecutionExceptionHandler(EXCEPTION_HANDLER).execute(args);
+        System.exit(code);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"msx " + AgentVersion.current()};
+        }
+    }
+}

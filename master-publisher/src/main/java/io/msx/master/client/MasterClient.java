@@ -1,0 +1,62 @@
+package io.msx.master.client;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.msx.master.TargetView;
+import io.msx.master.internal.Json;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** Reads the master's views over its REST API. Thread-safe. */
+public final class MasterClient {
+
+    private final URI base;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final ObjectMapper json = Json.mapper();
+
+    public MasterClient(String baseUrl) {
+        this.base = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
+    }
+
+    public List<TargetView> targets() {
+        return get("/targets", new TypeReference<List<TargetView>>() { }).orElseThrow();
+    }
+
+    public Optional<TargetView> target(String name) {
+        return get("/targets/" + name, new TypeReference<TargetView>() { });
+    }
+
+    private <T> Optional<T> get(String path, TypeReference<T> type) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10))
+                .GET().build();
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new IllegalStateException("master REST API at " + base + " unreachable: " + e.getMessage()
+                    + " (is `msx master run` running? set --master-url or MSX_MASTER_URL)", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while calling the master", e);
+        }
+        if (response.statusCode() == 404) {
+            return Optional.empty();
+        }
+        if (response.statusCode() != 200) {
+            throw new IllegalStateException("master answered HTTP " + response.statusCode() + " for " + path + ": "
+                    + new String(response.body(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+        try {
+            return Optional.of(json.readValue(response.body(), type));
+        } catch (IOException e) {
+            throw new IllegalStateException("master's answer for " + path + " is not valid: " + e.getMessage(), e);
+        }
+    }
+}

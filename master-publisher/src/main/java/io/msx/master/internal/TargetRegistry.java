@@ -1,0 +1,154 @@
+package io.msx.master.internal;
+
+import io.msx.avro.CheckIn;
+import io.msx.avro.ClockReport;
+import io.msx.avro.Enlist;
+import io.msx.avro.InstructionAck;
+import io.msx.avro.StatusEvent;
+import io.msx.master.TargetStatus;
+import io.msx.master.TargetView;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+
+/**
+ * The master's registry of targets and its view of each, fed by status events. Deduplicates by
+ * {@code (target, seq)}: a target's events share one partition, in order, so any seq at or below the highest seen is
+ * a replay and is ignored. Thread-safe.
+ */
+public final class TargetRegistry {
+
+    /** Check-ins a target may miss before it is suspected offline. */
+    static final int MISSED_POLLS_BEFORE_SUSPECT = 3;
+
+    private final Clock clock;
+    private final ConcurrentMap<String, Entry> targets = new ConcurrentHashMap<>();
+
+    public TargetRegistry(Clock clock) {
+        this.clock = clock;
+    }
+
+    /** Whether a target is enlisted. */
+    public boolean contains(String target) {
+        return targets.containsKey(target);
+    }
+
+    /** Enlisted target names, sorted. */
+    public List<String> names() {
+        return targets.keySet().stream().sorted().toList();
+    }
+
+    /** Registers a target an operator named before it enlisted itself. */
+    public void preRegister(String target, String location) {
+        targets.computeIfAbsent(target, n -> new Entry(n)).preRegister(location);
+    }
+
+    /**
+     * Applies one status event.
+     *
+     * @return false when it was a replay and changed nothing
+     */
+    public boolean apply(StatusEvent event) {
+        Entry entry = event.getBody() instanceof Enlist
+                ? targets.computeIfAbsent(event.getTarget(), Entry::new)
+                : targets.get(event.getTarget());
+        if (entry == null) {
+            return false; // not enlisted (defected or never enlisted): nothing to update
+        }
+        return entry.apply(event, clock.instant());
+    }
+
+    public Optional<TargetView> view(String target) {
+        Entry entry = targets.get(target);
+        return entry == null ? Optional.empty() : Optional.of(entry.view(clock.instant()));
+    }
+
+    public List<TargetView> views() {
+        Instant now = clock.instant();
+        return targets.values().stream().map(e -> e.view(now)).sorted(Comparator.comparing(TargetView::name)).toList();
+    }
+
+    private static final class Entry {
+        private final String name;
+        private long lastSeq;
+        private String location;
+        private String agentVersion;
+        private String timeZone;
+        private int pollingIntervalSeconds = 60;
+        private Instant enlistedAt;
+        private Instant lastPoll;
+        private Instant lastPollReceivedAt;
+        private Instant registeredAt;
+        private String lastPollTrigger;
+        private String lastAnsweredInstructionId;
+        private long spoolDepth;
+        private Long clockOffsetMillis;
+
+        Entry(String name) {
+            this.name = name;
+        }
+
+        synchronized void preRegister(String location) {
+            if (location != null) {
+                this.location = location;
+            }
+        }
+
+        synchronized boolean apply(StatusEvent event, Instant now) {
+            if (event.getSeq() <= lastSeq) {
+                return false;
+            }
+            lastSeq = event.getSeq();
+            if (registeredAt == null) {
+                registeredAt = now;
+            }
+            Object body = event.getBody();
+            if (body instanceof Enlist enlist) {
+                enlistedAt = event.getOccurredAt();
+                if (enlist.getLocation() != null) {
+                    location = enlist.getLocation();
+                }
+                agentVersion = enlist.getAgentVersion();
+                timeZone = enlist.getTimeZone();
+                pollingIntervalSeconds = enlist.getPollingIntervalSeconds();
+            } else if (body instanceof CheckIn checkIn) {
+                lastPoll = checkIn.getLocalTime();
+                lastPollReceivedAt = now;
+                lastPollTrigger = checkIn.getTrigger().name();
+                if (checkIn.getAnswersInstructionId() != null) {
+                    lastAnsweredInstructionId = checkIn.getAnswersInstructionId().toString();
+                }
+                agentVersion = checkIn.getAgentVersion();
+                timeZone = checkIn.getTimeZone();
+                pollingIntervalSeconds = checkIn.getPollingIntervalSeconds();
+                spoolDepth = checkIn.getSpoolDepth();
+            } else if (body instanceof ClockReport report) {
+                clockOffsetMillis = Duration.between(report.getMasterTime(), report.getLocalTime()).toMillis();
+            } else if (body instanceof InstructionAck) {
+                // The download list (per-instruction state) is kept by the views of the master issue.
+            }
+            return true;
+        }
+
+        synchronized TargetView view(Instant now) {
+            return new TargetView(name, status(now), location, agentVersion, timeZone, pollingIntervalSeconds,
+                    enlistedAt, lastPoll, lastPollReceivedAt, lastPollTrigger, lastAnsweredInstructionId, spoolDepth,
+                    clockOffsetMillis, null, lastSeq);
+        }
+
+        private TargetStatus status(Instant now) {
+            Instant seen = lastPollReceivedAt != null ? lastPollReceivedAt : registeredAt;
+            Duration allowed = Duration.ofSeconds((long) pollingIntervalSeconds * MISSED_POLLS_BEFORE_SUSPECT);
+            if (seen == null || Duration.between(seen, now).compareTo(allowed) > 0) {
+                return TargetStatus.SUSPECTED_OFFLINE;
+            }
+            return TargetStatus.NORMAL;
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package io.msx.master.internal;
+
+import io.msx.master.MasterException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** Creates msx topics and reads target consumer lag. Thread-safe (the Kafka {@link Admin} client is). */
+public final class TopicAdmin implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(TopicAdmin.class);
+    private static final long TIMEOUT_SECONDS = 30;
+
+    private final Admin admin;
+    private final short replicationFactor;
+    private final Set<String> known = ConcurrentHashMap.newKeySet();
+
+    public TopicAdmin(Admin admin, short replicationFactor) {
+        this.admin = admin;
+        this.replicationFactor = replicationFactor;
+    }
+
+    /** Creates the topics that do not exist yet; an existing topic is left as it is. */
+    public void ensure(Map<String, Integer> partitionsByTopic, Map<String, String> configs) {
+        List<NewTopic> missing = partitionsByTopic.entrySet().stream()
+                .filter(e -> !known.contains(e.getKey()))
+                .map(e -> new NewTopic(e.getKey(), Optional.of(e.getValue()),
+                        replicationFactor < 0 ? Optional.empty() : Optional.of(replicationFactor)).configs(configs))
+                .toList();
+        if (missing.isEmpty()) {
+            return;
+        }
+        admin.createTopics(missing).values().forEach((topic, future) -> {
+            try {
+                future.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                log.info("Created topic {}", topic);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw new MasterException("cannot create topic " + topic + ": " + e.getCause().getMessage(), e);
+                }
+            } catch (TimeoutException e) {
+                throw new MasterException("creating topic " + topic + " timed out after " + TIMEOUT_SECONDS + " s", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new MasterException("interrupted while creating topic " + topic, e);
+            }
+            known.add(topic);
+        });
+    }
+
+    /**
+     * Unread messages of single-partition topics: end offset minus the group's committed offset (0 when it never
+     * committed). A topic missing from the answer could not be read.
+     *
+     * @param groupsByTopic consumer group of each topic
+     */
+    public Map<String, Long> lag(Map<String, String> groupsByTopic) {
+        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        Map<String, ListConsumerGroupOffsetsSpec> specs = new HashMap<>();
+        groupsByTopic.forEach((topic, group) -> {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            latest.put(tp, OffsetSpec.latest());
+            specs.put(group, new ListConsumerGroupOffsetsSpec().topicPartitions(List.of(tp)));
+        });
+        Map<String, Long> lag = new HashMap<>();
+        if (latest.isEmpty()) {
+            return lag;
+        }
+        try {
+            var ends = admin.listOffsets(latest).all().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            var committed = admin.listConsumerGroupOffsets(specs);
+            for (var entry : groupsByTopic.entrySet()) {
+                TopicPartition tp = new TopicPartition(entry.getKey(), 0);
+                var end = ends.get(tp);
+                if (end == null) {
+                    continue;
+                }
+                Map<TopicPartition, OffsetAndMetadata> offsets =
+                        committed.partitionsToOffsetAndMetadata(entry.getValue()).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                OffsetAndMetadata done = offsets.get(tp);
+                lag.put(entry.getKey(), Math.max(0, end.offset() - (done == null ? 0 : done.offset())));
+            }
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("Cannot read target lag: {}", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return lag;
+    }
+
+    @Override
+    public void close() {
+        admin.close();
+    }
+}
