@@ -1,0 +1,191 @@
+package io.msx.master;
+
+import io.msx.avro.Instruction;
+import io.msx.avro.PollNow;
+import io.msx.local.LocalStack;
+import io.msx.local.LocalStackExtension;
+import io.msx.master.cli.MsxCli;
+import io.msx.schemas.AvroCodec;
+import io.msx.schemas.SchemaRegistryClient;
+import io.msx.schemas.SchemaRegistryConfig;
+import io.msx.schemas.Topics;
+import io.msx.target.TargetAgent;
+import io.msx.target.TargetAgentConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The foundation's end-to-end promise, against the real broker and registry: `msx target poll T1 --wait` makes T1
+ * (and only T1) check in, the master records the poll, and the CLI prints it.
+ */
+@ExtendWith(LocalStackExtension.class)
+class ForcePollIT {
+
+    @TempDir
+    Path data;
+
+    private final List<AutoCloseable> running = new ArrayList<>();
+    private LocalStack stack;
+    private Topics topics;
+    private MasterPublisher master;
+
+    @BeforeEach
+    void startMasterAndTwoTargets(LocalStack stack) {
+        this.stack = stack;
+        String prefix = LocalStack.uniqueTopicPrefix();
+        topics = new Topics(prefix);
+        master = new MasterPublisher(new MasterConfig(Map.of(
+                MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+                MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
+                MasterConfig.TOPIC_PREFIX_CONFIG, prefix,
+                MasterConfig.MASTER_ID_CONFIG, "it",
+                MasterConfig.HTTP_PORT_CONFIG, 0)), Clock.systemUTC());
+        running.add(master);
+        master.start();
+        for (String name : List.of("T1", "T2")) {
+            TargetAgent agent = new TargetAgent(new TargetAgentConfig(Map.of(
+                    TargetAgentConfig.TARGET_NAME_CONFIG, name,
+                    TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+                    TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
+                    TargetAgentConfig.TOPIC_PREFIX_CONFIG, prefix,
+                    TargetAgentConfig.DATA_DIR_CONFIG, data.resolve(name).toString(),
+                    TargetAgentConfig.TIME_ZONE_CONFIG, "Europe/Berlin")), Clock.systemUTC());
+            running.add(0, agent);
+            agent.start();
+        }
+        await().atMost(Duration.ofSeconds(60)).alias("both targets enlisted and consuming")
+                .until(() -> master.targets().stream().map(TargetView::name).toList().containsAll(List.of("T1", "T2"))
+                        && ((TargetAgent) running.get(0)).awaitConsuming(Duration.ZERO)
+                        && ((TargetAgent) running.get(1)).awaitConsuming(Duration.ZERO));
+    }
+
+    @AfterEach
+    void stopAll() throws Exception {
+        for (AutoCloseable c : running) {
+            c.close();
+        }
+    }
+
+    private record Run(int exitCode, String out, String err) {
+    }
+
+    private Run msx(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--bootstrap-servers", stack.bootstrapServers(),
+                "--schema-registry-url", stack.schemaRegistryUrl(),
+                "--master-url", "http://127.0.0.1:" + master.httpPort(),
+                "--topic-prefix", topics.prefix()));
+        int code = new CommandLine(new MsxCli()).setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
+                .execute(all.toArray(String[]::new));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void shouldForcePollOneTargetAndShowItsCheckIn() {
+        Instant before = Instant.now().minusMillis(1);
+        TargetView t2Before = master.target("T2").orElseThrow();
+
+        Run run = msx("target", "poll", "T1", "--wait", "--timeout", "60s");
+
+        assertThat(run.exitCode()).as("exit code; stderr: %s", run.err()).isZero();
+        TargetView t1 = master.target("T1").orElseThrow();
+        assertThat(t1.lastPollTrigger()).isEqualTo("FORCED");
+        assertThat(t1.lastPoll()).isAfter(before);
+        assertThat(t1.status()).isEqualTo(TargetStatus.NORMAL);
+        assertThat(run.out()).contains("T1").contains("polled").contains(t1.lastPoll().toString());
+        assertThat(run.err()).contains("polled 1/1");
+        assertThat(master.target("T2").orElseThrow().lastPollTrigger()).isEqualTo(t2Before.lastPollTrigger());
+
+        assertThat(pollInstructions("T1")).hasSize(1)
+                .allSatisfy(i -> assertThat(i.getInstructionId().toString()).isEqualTo(t1.lastAnsweredInstructionId()));
+        assertThat(pollInstructions("T2")).as("instructions on T2's topic").isEmpty();
+        await().atMost(Duration.ofSeconds(30)).alias("T1 has no unread instructions")
+                .until(() -> Long.valueOf(0).equals(master.target("T1").orElseThrow().unreadInstructions()));
+    }
+
+    @Test
+    void shouldPollEveryTargetWithAll() {
+        Run run = msx("target", "poll", "--all", "--wait", "--output", "json");
+
+        assertThat(run.exitCode()).as("stderr: %s", run.err()).isZero();
+        assertThat(run.out()).contains("\"target\" : \"T1\"").contains("\"target\" : \"T2\"");
+        assertThat(master.targets()).extracting(TargetView::lastPollTrigger).containsOnly("FORCED");
+    }
+
+    @Test
+    void shouldExitOneNamingAnUnknownTarget() {
+        Run run = msx("target", "poll", "T9", "--wait");
+
+        assertThat(run.exitCode()).isEqualTo(1);
+        assertThat(run.err()).contains("unknown target 'T9'").contains("T1, T2");
+        assertThat(run.out()).isEmpty();
+    }
+
+    @Test
+    void shouldExitTwoOnUsageErrors() {
+        assertThat(msx("target", "poll").exitCode()).isEqualTo(2);
+        assertThat(msx("target", "poll", "T1", "--timeout", "soon").err()).contains("'soon' is not a duration");
+    }
+
+    @Test
+    void shouldListTargetsForPeopleAndScripts() {
+        Run table = msx("target", "list");
+        Run json = msx("target", "list", "-o", "json");
+
+        assertThat(table.exitCode()).isZero();
+        assertThat(table.out().lines().findFirst().orElseThrow()).startsWith("TARGET").contains("LAST POLL");
+        assertThat(table.out()).contains("T1").contains("T2").contains("NORMAL");
+        assertThat(json.out()).contains("\"name\" : \"T1\"").contains("\"timeZone\" : \"Europe/Berlin\"");
+        assertThat(msx("target", "show", "nope").exitCode()).isEqualTo(1);
+    }
+
+    /** Every PollNow instruction committed to a target's topic, read with read_committed up to its end. */
+    private List<Instruction> pollInstructions(String target) {
+        AvroCodec<Instruction> codec = AvroCodec.of(Instruction.class,
+                new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl())), false);
+        TopicPartition tp = new TopicPartition(topics.target(target), 0);
+        List<Instruction> found = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            await().atMost(Duration.ofSeconds(30)).alias("read " + tp + " to its end offset " + end).until(() -> {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                    Instruction i = codec.decode(r.topic(), r.partition(), r.offset(), r.value());
+                    if (i.getBody() instanceof PollNow) {
+                        found.add(i);
+                    }
+                }
+                return consumer.position(tp) >= end;
+            });
+        }
+        return found;
+    }
+}

@@ -1,0 +1,102 @@
+package io.msx.master.internal;
+
+import io.msx.avro.Command;
+import io.msx.avro.CommandStatus;
+import io.msx.avro.DeleteJob;
+import io.msx.avro.EnlistTarget;
+import io.msx.avro.Enlist;
+import io.msx.avro.ForcePoll;
+import io.msx.avro.Instruction;
+import io.msx.avro.PollNow;
+import io.msx.avro.SetPollInterval;
+import io.msx.avro.SetPollingInterval;
+import io.msx.avro.StatusEvent;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class CommandProcessorTest {
+
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-11-25T10:00:00Z"));
+    private final TargetRegistry registry = new TargetRegistry(clock);
+    private final CommandProcessor processor = new CommandProcessor(registry, clock);
+
+    @BeforeEach
+    void enlistTwo() {
+        for (String t : List.of("T1", "T2")) {
+            registry.apply(StatusEvent.newBuilder().setTarget(t).setSeq(1).setOccurredAt(clock.instant())
+                    .setBody(Enlist.newBuilder().setAgentVersion("1").setTimeZone("UTC").setPollingIntervalSeconds(60)
+                            .build()).build());
+        }
+    }
+
+    private static Command command(Object body) {
+        return Command.newBuilder().setCommandId(UUID.randomUUID()).setIssuedAt(Instant.EPOCH).setBody(body).build();
+    }
+
+    @Test
+    void shouldPostOnePollToEachNamedTargetOnly() {
+        Command command = command(ForcePoll.newBuilder().setTargets(List.of("T1")).build());
+        CommandProcessor.Decision decision = processor.process(command);
+
+        assertThat(decision.result().getStatus()).isEqualTo(CommandStatus.ACCEPTED);
+        assertThat(decision.instructions()).singleElement().satisfies(i -> {
+            assertThat(i.getTarget()).isEqualTo("T1");
+            assertThat(i.getBody()).isInstanceOf(PollNow.class);
+            assertThat(i.getCommandId()).isEqualTo(command.getCommandId());
+        });
+        assertThat(decision.result().getInstructions()).singleElement().satisfies(p -> {
+            assertThat(p.getTarget()).isEqualTo("T1");
+            assertThat(p.getInstructionId()).isEqualTo(decision.instructions().get(0).getInstructionId());
+        });
+    }
+
+    @Test
+    void shouldPollEveryEnlistedTargetWhenNoneIsNamed() {
+        CommandProcessor.Decision decision = processor.process(command(ForcePoll.newBuilder().setTargets(List.of()).build()));
+        assertThat(decision.instructions()).extracting(Instruction::getTarget).containsExactly("T1", "T2");
+    }
+
+    @Test
+    void shouldRejectUnknownTargetsWithoutPostingAnything() {
+        CommandProcessor.Decision decision = processor.process(
+                command(ForcePoll.newBuilder().setTargets(List.of("T1", "T9")).build()));
+        assertThat(decision.result().getStatus()).isEqualTo(CommandStatus.REJECTED);
+        assertThat(decision.result().getReason()).isEqualTo("unknown target 'T9' (enlisted: T1, T2)");
+        assertThat(decision.instructions()).isEmpty();
+    }
+
+    @Test
+    void shouldRejectAPollingIntervalOutsideTenSecondsToEightHours() {
+        assertThat(processor.process(command(SetPollingInterval.newBuilder().setTargets(List.of())
+                .setIntervalSeconds(5).build())).result().getReason()).contains("outside 10 s to 8 h");
+        CommandProcessor.Decision ok = processor.process(command(SetPollingInterval.newBuilder()
+                .setTargets(List.of("T2")).setIntervalSeconds(30).build()));
+        assertThat(ok.instructions()).singleElement().satisfies(i ->
+                assertThat(((SetPollInterval) i.getBody()).getIntervalSeconds()).isEqualTo(30));
+    }
+
+    @Test
+    void shouldPreRegisterAndAskForTheTopicOfAnEnlistedTarget() {
+        CommandProcessor.Decision decision = processor.process(command(EnlistTarget.newBuilder().setTarget("T3")
+                .setLocation("rack-9").build()));
+        assertThat(decision.result().getStatus()).isEqualTo(CommandStatus.ACCEPTED);
+        assertThat(decision.newTargets()).containsExactly("T3");
+        assertThat(registry.view("T3").orElseThrow().location()).isEqualTo("rack-9");
+
+        assertThat(processor.process(command(EnlistTarget.newBuilder().setTarget("bad name").build()))
+                .result().getReason()).contains("invalid target name");
+    }
+
+    @Test
+    void shouldSayPlainlyWhatItDoesNotSupportYet() {
+        CommandProcessor.Decision decision = processor.process(command(DeleteJob.newBuilder().setJobId("j").build()));
+        assertThat(decision.result().getStatus()).isEqualTo(CommandStatus.REJECTED);
+        assertThat(decision.result().getReason()).isEqualTo("DeleteJob is not supported by this master version yet");
+    }
+}

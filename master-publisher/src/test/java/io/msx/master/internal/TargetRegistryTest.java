@@ -1,0 +1,72 @@
+package io.msx.master.internal;
+
+import io.msx.avro.CheckIn;
+import io.msx.avro.CheckInTrigger;
+import io.msx.avro.Enlist;
+import io.msx.avro.StatusEvent;
+import io.msx.master.TargetStatus;
+import io.msx.master.TargetView;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class TargetRegistryTest {
+
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-11-25T10:00:00Z"));
+    private final TargetRegistry registry = new TargetRegistry(clock);
+
+    private static StatusEvent event(String target, long seq, Object body) {
+        return StatusEvent.newBuilder().setTarget(target).setSeq(seq)
+                .setOccurredAt(Instant.parse("2026-11-25T10:00:00Z")).setBody(body).build();
+    }
+
+    private static Enlist enlist(int intervalSeconds) {
+        return Enlist.newBuilder().setAgentVersion("1").setTimeZone("UTC").setPollingIntervalSeconds(intervalSeconds)
+                .setCapabilities(List.of()).build();
+    }
+
+    private static CheckIn checkIn(CheckInTrigger trigger, Instant at, long spool) {
+        return CheckIn.newBuilder().setTrigger(trigger).setLocalTime(at).setTimeZone("UTC").setAgentVersion("1")
+                .setPollingIntervalSeconds(60).setSpoolDepth(spool).build();
+    }
+
+    @Test
+    void shouldIgnoreReplayedSequenceNumbers() {
+        registry.apply(event("T1", 1, enlist(60)));
+        Instant first = Instant.parse("2026-11-25T10:00:01Z");
+        assertThat(registry.apply(event("T1", 2, checkIn(CheckInTrigger.FORCED, first, 0)))).isTrue();
+        assertThat(registry.apply(event("T1", 2, checkIn(CheckInTrigger.SCHEDULED, first.plusSeconds(9), 5))))
+                .as("same seq again").isFalse();
+        assertThat(registry.apply(event("T1", 1, enlist(30)))).as("older seq").isFalse();
+
+        TargetView view = registry.view("T1").orElseThrow();
+        assertThat(view.lastPoll()).isEqualTo(first);
+        assertThat(view.lastPollTrigger()).isEqualTo("FORCED");
+        assertThat(view.pollingIntervalSeconds()).isEqualTo(60);
+        assertThat(view.lastSeq()).isEqualTo(2);
+    }
+
+    @Test
+    void shouldSuspectATargetOfflineAfterThreeMissedPollsAndClearItOnTheNextCheckIn() {
+        registry.apply(event("T1", 1, enlist(60)));
+        registry.apply(event("T1", 2, checkIn(CheckInTrigger.STARTUP, clock.instant(), 0)));
+        clock.advance(Duration.ofSeconds(180));
+        assertThat(registry.view("T1").orElseThrow().status()).isEqualTo(TargetStatus.NORMAL);
+
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(registry.view("T1").orElseThrow().status()).isEqualTo(TargetStatus.SUSPECTED_OFFLINE);
+
+        registry.apply(event("T1", 3, checkIn(CheckInTrigger.FORCED, clock.instant(), 0)));
+        assertThat(registry.view("T1").orElseThrow().status()).isEqualTo(TargetStatus.NORMAL);
+    }
+
+    @Test
+    void shouldIgnoreEventsOfTargetsThatNeverEnlisted() {
+        assertThat(registry.apply(event("ghost", 1, checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 0)))).isFalse();
+        assertThat(registry.names()).isEmpty();
+    }
+}
