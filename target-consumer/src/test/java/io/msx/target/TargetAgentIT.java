@@ -1,0 +1,186 @@
+package io.msx.target;
+
+import io.msx.avro.AckStatus;
+import io.msx.avro.CheckIn;
+import io.msx.avro.CheckInTrigger;
+import io.msx.avro.ClockReport;
+import io.msx.avro.Enlist;
+import io.msx.avro.Instruction;
+import io.msx.avro.InstructionAck;
+import io.msx.avro.JobStart;
+import io.msx.avro.PollNow;
+import io.msx.avro.SetPollInterval;
+import io.msx.avro.StatusEvent;
+import io.msx.avro.SyncTime;
+import io.msx.local.LocalStack;
+import io.msx.local.LocalStackExtension;
+import io.msx.schemas.AvroCodec;
+import io.msx.schemas.SchemaRegistryClient;
+import io.msx.schemas.SchemaRegistryConfig;
+import io.msx.schemas.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The agent against the real broker and registry, with instructions produced straight onto its topic (standing in
+ * for the master): bad instructions are acknowledged with their error and do not block the ones after them.
+ */
+@ExtendWith(LocalStackExtension.class)
+class TargetAgentIT {
+
+    @TempDir
+    Path data;
+
+    private LocalStack stack;
+    private Topics topics;
+    private AvroCodec<Instruction> instructions;
+    private AvroCodec<StatusEvent> statusCodec;
+    private KafkaProducer<byte[], byte[]> producer;
+    private KafkaConsumer<byte[], byte[]> statusReader;
+    private final List<StatusEvent> seen = new ArrayList<>();
+    private TargetAgent agent;
+
+    @BeforeEach
+    void setUp(LocalStack stack) throws Exception {
+        this.stack = stack;
+        topics = new Topics(LocalStack.uniqueTopicPrefix());
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(topics.status(), 1, (short) 1),
+                    new NewTopic(topics.target("T1"), 1, (short) 1))).all().get();
+        }
+        SchemaRegistryClient registry = new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl()));
+        instructions = AvroCodec.of(Instruction.class, registry, true);
+        statusCodec = AvroCodec.of(StatusEvent.class, registry, true);
+        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+                new ByteArraySerializer(), new ByteArraySerializer());
+        statusReader = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        TopicPartition status = new TopicPartition(topics.status(), 0);
+        statusReader.assign(List.of(status));
+        statusReader.seekToBeginning(List.of(status));
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (agent != null) {
+            agent.close();
+        }
+        producer.close();
+        statusReader.close();
+    }
+
+    private TargetAgent startAgent() throws InterruptedException {
+        TargetAgent started = new TargetAgent(new TargetAgentConfig(Map.of(
+                TargetAgentConfig.TARGET_NAME_CONFIG, "T1",
+                TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+                TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
+                TargetAgentConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
+                TargetAgentConfig.DATA_DIR_CONFIG, data.toString(),
+                TargetAgentConfig.TIME_ZONE_CONFIG, "Asia/Tokyo")), Clock.systemUTC());
+        started.start();
+        assertThat(started.awaitConsuming(Duration.ofSeconds(30))).isTrue();
+        return started;
+    }
+
+    private UUID post(String target, Object body) throws Exception {
+        UUID id = UUID.randomUUID();
+        producer.send(new ProducerRecord<>(topics.target("T1"), instructions.encode(Instruction.newBuilder()
+                .setInstructionId(id).setTarget(target).setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS))
+                .setBody(body).build()))).get();
+        return id;
+    }
+
+    private List<StatusEvent> statusEvents() {
+        statusReader.poll(Duration.ofMillis(100)).forEach(r ->
+                seen.add(statusCodec.decode(r.topic(), r.partition(), r.offset(), r.value())));
+        return seen;
+    }
+
+    private List<InstructionAck> acks() {
+        return statusEvents().stream().filter(e -> e.getBody() instanceof InstructionAck)
+                .map(e -> (InstructionAck) e.getBody()).toList();
+    }
+
+    @Test
+    void shouldAcknowledgeBadInstructionsWithTheirErrorAndApplyTheOnesAfter() throws Exception {
+        agent = startAgent();
+        producer.send(new ProducerRecord<>(topics.target("T1"), new byte[] {7, 7, 7, 7, 7, 7})).get();
+        UUID job = post("T1", JobStart.newBuilder().setJobId("backup").build());
+        UUID elsewhere = post("T2", PollNow.newBuilder().build());
+        UUID tooFast = post("T1", SetPollInterval.newBuilder().setIntervalSeconds(5).build());
+        UUID sync = post("T1", SyncTime.newBuilder().setMasterTime(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build());
+        UUID poll = post("T1", PollNow.newBuilder().build());
+
+        await().atMost(Duration.ofSeconds(30)).alias("six acknowledgements").until(() -> acks().size() >= 6);
+        List<InstructionAck> acks = acks();
+        assertThat(acks).extracting(InstructionAck::getOffset).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
+        assertThat(acks.get(0).getStatus()).isEqualTo(AckStatus.FAILED);
+        assertThat(acks.get(0).getError()).contains("undecodable").contains("magic byte 0x07");
+        assertThat(acks.get(1).getInstructionId()).isEqualTo(job);
+        assertThat(acks.get(1).getError()).contains("JobStart is not supported");
+        assertThat(acks.get(2).getInstructionId()).isEqualTo(elsewhere);
+        assertThat(acks.get(2).getError()).contains("addressed to target 'T2'");
+        assertThat(acks.get(3).getInstructionId()).isEqualTo(tooFast);
+        assertThat(acks.get(3).getError()).contains("outside 10 s to 8 h");
+        assertThat(acks.subList(4, 6)).extracting(InstructionAck::getStatus)
+                .containsExactly(AckStatus.APPLIED, AckStatus.APPLIED);
+        assertThat(acks.get(4).getInstructionId()).isEqualTo(sync);
+
+        await().atMost(Duration.ofSeconds(30)).alias("forced check-in answering the poll").until(() ->
+                statusEvents().stream().anyMatch(e -> e.getBody() instanceof CheckIn c
+                        && c.getTrigger() == CheckInTrigger.FORCED && poll.equals(c.getAnswersInstructionId())));
+        CheckIn forced = statusEvents().stream().filter(e -> e.getBody() instanceof CheckIn c
+                && c.getTrigger() == CheckInTrigger.FORCED).map(e -> (CheckIn) e.getBody()).findFirst().orElseThrow();
+        assertThat(forced.getLastAppliedOffset()).isEqualTo(5L);
+        assertThat(forced.getTimeZone()).isEqualTo("Asia/Tokyo");
+        assertThat(statusEvents()).anySatisfy(e -> assertThat(e.getBody()).isInstanceOfSatisfying(ClockReport.class,
+                r -> assertThat(r.getInstructionId()).isEqualTo(sync)));
+    }
+
+    @Test
+    void shouldEnlistFirstAndNumberEventsStrictlyUpwardAcrossRestarts() throws Exception {
+        agent = startAgent();
+        UUID first = post("T1", PollNow.newBuilder().build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> acks().stream()
+                .anyMatch(a -> a.getInstructionId().equals(first)));
+        agent.close();
+
+        agent = startAgent();
+        UUID second = post("T1", PollNow.newBuilder().build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> acks().stream()
+                .anyMatch(a -> a.getInstructionId().equals(second)));
+
+        List<StatusEvent> events = statusEvents();
+        assertThat(events.get(0).getBody()).isInstanceOf(Enlist.class);
+        assertThat(events).extracting(StatusEvent::getSeq).isSorted().doesNotHaveDuplicates();
+        assertThat(acks()).extracting(InstructionAck::getInstructionId)
+                .as("the restarted agent resumes after what it applied").containsExactly(first, second);
+    }
+}
