@@ -95,8 +95,10 @@ public final class CommandProcessor {
         }
         List<String> unknown = targets.stream().filter(t -> !registry.contains(t)).toList();
         if (!unknown.isEmpty()) {
+            List<String> enlisted = registry.names();
             return reject(command, (unknown.size() == 1 ? "unknown target '" + unknown.get(0) + "'"
-                    : "unknown targets " + unknown) + " (enlisted: " + String.join(", ", registry.names()) + ")");
+                    : "unknown targets " + unknown) + (enlisted.isEmpty() ? " (no targets are enlisted)"
+                    : " (enlisted: " + String.join(", ", enlisted) + ")"));
         }
         Instant now = now();
         List<Instruction> instructions = new ArrayList<>();
