@@ -1,21 +1,15 @@
 package io.msx.master;
 
 import io.msx.config.ConfigSources;
-import io.msx.schemas.Topics;
-import org.apache.kafka.common.config.AbstractConfig;
+import io.msx.config.MsxClientConfig;
 import org.apache.kafka.common.config.ConfigDef;
-import org.apache.kafka.common.config.types.Password;
 
 import java.nio.file.Path;
 import java.util.Map;
 
 /** Configuration of a {@link MasterPublisher}; keys defined once in {@link #CONFIG_DEF}. */
-public final class MasterConfig extends AbstractConfig {
+public final class MasterConfig extends MsxClientConfig {
 
-    public static final String BOOTSTRAP_SERVERS_CONFIG = "bootstrap.servers";
-    public static final String SCHEMA_REGISTRY_URL_CONFIG = "schema.registry.url";
-    public static final String SCHEMA_REGISTRY_USER_INFO_CONFIG = "schema.registry.basic.auth.user.info";
-    public static final String TOPIC_PREFIX_CONFIG = "topic.prefix";
     public static final String MASTER_ID_CONFIG = "master.id";
     public static final String HTTP_HOST_CONFIG = "http.host";
     public static final String HTTP_PORT_CONFIG = "http.port";
@@ -23,15 +17,7 @@ public final class MasterConfig extends AbstractConfig {
     public static final String STATUS_PARTITIONS_CONFIG = "status.partitions";
     public static final String REPLICATION_FACTOR_CONFIG = "replication.factor";
 
-    public static final ConfigDef CONFIG_DEF = new ConfigDef()
-            .define(BOOTSTRAP_SERVERS_CONFIG, ConfigDef.Type.STRING, "127.0.0.1:9092", ConfigDef.Importance.HIGH,
-                    "Kafka bootstrap servers.")
-            .define(SCHEMA_REGISTRY_URL_CONFIG, ConfigDef.Type.STRING, "http://127.0.0.1:8080/apis/ccompat/v7",
-                    ConfigDef.Importance.HIGH, "Base URL of the Confluent-compatible schema registry API.")
-            .define(SCHEMA_REGISTRY_USER_INFO_CONFIG, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.MEDIUM,
-                    "user:password for the schema registry's basic auth, if any.")
-            .define(TOPIC_PREFIX_CONFIG, ConfigDef.Type.STRING, Topics.DEFAULT_PREFIX, ConfigDef.Importance.LOW,
-                    "Prefix of every msx topic.")
+    public static final ConfigDef CONFIG_DEF = withCommonKeys(new ConfigDef())
             .define(MASTER_ID_CONFIG, ConfigDef.Type.STRING, "master-1", new ConfigDef.NonEmptyString(),
                     ConfigDef.Importance.MEDIUM, "Stable id of this master; names its transactional id, so a "
                             + "restarted master fences its previous incarnation.")
@@ -48,28 +34,11 @@ public final class MasterConfig extends AbstractConfig {
                     "Replication factor of topics the master creates; -1 uses the broker's default.");
 
     public MasterConfig(Map<String, ?> values) {
-        super(CONFIG_DEF, values, false);
+        super(CONFIG_DEF, values);
     }
 
     public static MasterConfig load(Map<String, ?> explicit, Path file, Map<String, String> env) {
         return new MasterConfig(ConfigSources.resolve(CONFIG_DEF, explicit, file, env));
-    }
-
-    public String bootstrapServers() {
-        return getString(BOOTSTRAP_SERVERS_CONFIG);
-    }
-
-    public String schemaRegistryUrl() {
-        return getString(SCHEMA_REGISTRY_URL_CONFIG);
-    }
-
-    public String schemaRegistryUserInfo() {
-        Password password = getPassword(SCHEMA_REGISTRY_USER_INFO_CONFIG);
-        return password == null ? null : password.value();
-    }
-
-    public Topics topics() {
-        return new Topics(getString(TOPIC_PREFIX_CONFIG));
     }
 
     public String masterId() {

@@ -14,7 +14,6 @@ import io.msx.master.internal.TopicAdmin;
 import io.msx.schemas.AvroCodec;
 import io.msx.schemas.MsxSchemas;
 import io.msx.schemas.SchemaRegistryClient;
-import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import io.msx.target.TargetAgent;
 import org.apache.kafka.clients.admin.Admin;
@@ -94,7 +93,7 @@ public final class MasterPublisher implements AutoCloseable {
         admin.ensure(own, Map.of());
 
         SchemaRegistryClient schemaRegistry = new SchemaRegistryClient(
-                SchemaRegistryConfig.of(config.schemaRegistryUrl()).withBasicAuth(config.schemaRegistryUserInfo()));
+                config.schemaRegistry());
         MsxSchemas.register(schemaRegistry);
 
         KafkaProducer<byte[], byte[]> transactional = newProducer("msx-master-" + id + "-commands",

@@ -6,7 +6,6 @@ import io.msx.avro.Instruction;
 import io.msx.avro.StatusEvent;
 import io.msx.schemas.AvroCodec;
 import io.msx.schemas.SchemaRegistryClient;
-import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.spool.DirectOutbox;
 import io.msx.spool.StatusOutbox;
 import io.msx.target.internal.AgentState;
@@ -74,7 +73,7 @@ public final class TargetAgent implements AutoCloseable {
     public synchronized void start() {
         transition(State.CREATED, State.RUNNING);
         SchemaRegistryClient registry = new SchemaRegistryClient(
-                SchemaRegistryConfig.of(config.schemaRegistryUrl()).withBasicAuth(config.schemaRegistryUserInfo()));
+                config.schemaRegistry());
         outbox = DirectOutbox.create(config.bootstrapServers(), config.topics().status(),
                 config.dataDir().resolve("outbox"), "msx-target-" + name + "-outbox", clock);
         reporter = new StatusReporter(name, outbox, AvroCodec.of(StatusEvent.class, registry, true), clock, agentState);

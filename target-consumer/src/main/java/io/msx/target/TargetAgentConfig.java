@@ -2,10 +2,9 @@ package io.msx.target;
 
 import io.msx.config.ConfigSources;
 import io.msx.schemas.Topics;
-import org.apache.kafka.common.config.AbstractConfig;
+import io.msx.config.MsxClientConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
-import org.apache.kafka.common.config.types.Password;
 
 import java.nio.file.Path;
 import java.time.DateTimeException;
@@ -17,13 +16,9 @@ import java.util.Map;
  * Configuration of a {@link TargetAgent}. Every key is defined once in {@link #CONFIG_DEF} with its type, default,
  * validator and documentation; {@link ConfigSources} maps environment variables onto them.
  */
-public final class TargetAgentConfig extends AbstractConfig {
+public final class TargetAgentConfig extends MsxClientConfig {
 
     public static final String TARGET_NAME_CONFIG = "target.name";
-    public static final String BOOTSTRAP_SERVERS_CONFIG = "bootstrap.servers";
-    public static final String SCHEMA_REGISTRY_URL_CONFIG = "schema.registry.url";
-    public static final String SCHEMA_REGISTRY_USER_INFO_CONFIG = "schema.registry.basic.auth.user.info";
-    public static final String TOPIC_PREFIX_CONFIG = "topic.prefix";
     public static final String POLL_INTERVAL_MS_CONFIG = "poll.interval.ms";
     public static final String DATA_DIR_CONFIG = "data.dir";
     public static final String LOCATION_CONFIG = "location";
@@ -32,18 +27,10 @@ public final class TargetAgentConfig extends AbstractConfig {
     public static final long MIN_POLL_INTERVAL_MS = Duration.ofSeconds(10).toMillis();
     public static final long MAX_POLL_INTERVAL_MS = Duration.ofHours(8).toMillis();
 
-    public static final ConfigDef CONFIG_DEF = new ConfigDef()
+    public static final ConfigDef CONFIG_DEF = withCommonKeys(new ConfigDef())
             .define(TARGET_NAME_CONFIG, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, targetNameValidator(),
                     ConfigDef.Importance.HIGH, "Name of this target server; its instructions come from "
                             + "<topic.prefix>target.<name>.")
-            .define(BOOTSTRAP_SERVERS_CONFIG, ConfigDef.Type.STRING, "127.0.0.1:9092",
-                    ConfigDef.Importance.HIGH, "Kafka bootstrap servers.")
-            .define(SCHEMA_REGISTRY_URL_CONFIG, ConfigDef.Type.STRING, "http://127.0.0.1:8080/apis/ccompat/v7",
-                    ConfigDef.Importance.HIGH, "Base URL of the Confluent-compatible schema registry API.")
-            .define(SCHEMA_REGISTRY_USER_INFO_CONFIG, ConfigDef.Type.PASSWORD, null,
-                    ConfigDef.Importance.MEDIUM, "user:password for the schema registry's basic auth, if any.")
-            .define(TOPIC_PREFIX_CONFIG, ConfigDef.Type.STRING, Topics.DEFAULT_PREFIX,
-                    ConfigDef.Importance.LOW, "Prefix of every msx topic.")
             .define(POLL_INTERVAL_MS_CONFIG, ConfigDef.Type.LONG, Duration.ofSeconds(60).toMillis(),
                     ConfigDef.Range.between(MIN_POLL_INTERVAL_MS, MAX_POLL_INTERVAL_MS), ConfigDef.Importance.MEDIUM,
                     "Milliseconds between check-ins until the master sets another interval (10 s to 8 h).")
@@ -55,7 +42,7 @@ public final class TargetAgentConfig extends AbstractConfig {
                     "IANA time zone of the target's local time; empty means the system's.");
 
     public TargetAgentConfig(Map<String, ?> values) {
-        super(CONFIG_DEF, values, false);
+        super(CONFIG_DEF, values);
     }
 
     /** Explicit values over {@code MSX_*} environment variables over the optional properties file. */
@@ -65,23 +52,6 @@ public final class TargetAgentConfig extends AbstractConfig {
 
     public String targetName() {
         return getString(TARGET_NAME_CONFIG);
-    }
-
-    public String bootstrapServers() {
-        return getString(BOOTSTRAP_SERVERS_CONFIG);
-    }
-
-    public String schemaRegistryUrl() {
-        return getString(SCHEMA_REGISTRY_URL_CONFIG);
-    }
-
-    public String schemaRegistryUserInfo() {
-        Password password = getPassword(SCHEMA_REGISTRY_USER_INFO_CONFIG);
-        return password == null ? null : password.value();
-    }
-
-    public Topics topics() {
-        return new Topics(getString(TOPIC_PREFIX_CONFIG));
     }
 
     public Duration pollInterval() {
