@@ -94,7 +94,7 @@ public final class DirectOutbox implements StatusOutbox {
         synchronized (this) {
             last = sequences.last();
         }
-        return new OutboxStats(inFlight.size(), age, last);
+        return new OutboxStats(inFlight.size(), age, last, 0);
     }
 
     /** Events the producer gave up on since start. */

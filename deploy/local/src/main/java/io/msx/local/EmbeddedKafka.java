@@ -47,13 +47,16 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final Path dataDir;
     private final boolean deleteDataOnClose;
     private final String bootstrapServers;
+    private final TcpProxy proxy;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private EmbeddedKafka(KafkaRaftServer server, Path dataDir, boolean deleteDataOnClose, String bootstrapServers) {
+    private EmbeddedKafka(KafkaRaftServer server, Path dataDir, boolean deleteDataOnClose, String bootstrapServers,
+                          TcpProxy proxy) {
         this.server = server;
         this.dataDir = dataDir;
         this.deleteDataOnClose = deleteDataOnClose;
         this.bootstrapServers = bootstrapServers;
+        this.proxy = proxy;
     }
 
     /** Starts a broker with its data in a new temporary directory, deleted on close. */
@@ -90,20 +93,29 @@ public final class EmbeddedKafka implements AutoCloseable {
     private static EmbeddedKafka startOnce(Path rootDir, Path logDir, boolean deleteDataOnClose) {
         int brokerPort = FreePorts.next();
         int controllerPort = FreePorts.next();
-        Properties props = brokerProperties(logDir, brokerPort, controllerPort);
+        int proxiedPort = FreePorts.next();
+        TcpProxy proxy = new TcpProxy(proxiedPort);
+        Properties props = brokerProperties(logDir, brokerPort, controllerPort, proxiedPort, proxy.port());
         Path configFile = writeConfig(logDir, props);
-        format(configFile);
+        try {
+            format(configFile);
+        } catch (RuntimeException e) {
+            proxy.close();
+            throw e;
+        }
 
         KafkaRaftServer server;
         try {
             server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
             server.startup();
         } catch (RuntimeException e) {
+            proxy.close();
             throw new LocalStackException("embedded Kafka broker failed to start on 127.0.0.1:" + brokerPort
                     + " (controller " + controllerPort + "): " + e, e);
         }
         String bootstrap = "127.0.0.1:" + brokerPort;
-        EmbeddedKafka kafka = new EmbeddedKafka(server, rootDir, deleteDataOnClose, bootstrap);
+        proxy.start();
+        EmbeddedKafka kafka = new EmbeddedKafka(server, rootDir, deleteDataOnClose, bootstrap, proxy);
         try {
             kafka.awaitReady();
         } catch (RuntimeException e) {
@@ -114,17 +126,24 @@ public final class EmbeddedKafka implements AutoCloseable {
         return kafka;
     }
 
-    static Properties brokerProperties(Path logDir, int brokerPort, int controllerPort) {
+    /**
+     * Besides PLAINTEXT, a second listener PROXIED advertises the port of a {@link TcpProxy} in front of it, so clients
+     * that bootstrap through the proxy keep talking through it and a test can cut them off the broker.
+     */
+    static Properties brokerProperties(Path logDir, int brokerPort, int controllerPort, int proxiedPort,
+                                       int proxyPort) {
         Properties p = new Properties();
         p.putAll(Map.ofEntries(
                 Map.entry("process.roles", "broker,controller"),
                 Map.entry("node.id", "1"),
                 Map.entry("controller.quorum.voters", "1@127.0.0.1:" + controllerPort),
-                Map.entry("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort),
-                Map.entry("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort),
+                Map.entry("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort
+                        + ",PROXIED://127.0.0.1:" + proxiedPort),
+                Map.entry("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort
+                        + ",PROXIED://127.0.0.1:" + proxyPort),
                 Map.entry("controller.listener.names", "CONTROLLER"),
                 Map.entry("inter.broker.listener.name", "PLAINTEXT"),
-                Map.entry("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"),
+                Map.entry("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT"),
                 Map.entry("log.dirs", logDir.toAbsolutePath().toString()),
                 Map.entry("num.partitions", "1"),
                 Map.entry("auto.create.topics.enable", "false"),
@@ -201,11 +220,22 @@ public final class EmbeddedKafka implements AutoCloseable {
         return bootstrapServers;
     }
 
+    /** The fault-injection proxy: clients bootstrapped with {@link #proxiedBootstrapServers()} go through it. */
+    public TcpProxy proxy() {
+        return proxy;
+    }
+
+    /** {@code host:port} of the proxy in front of the PROXIED listener. */
+    public String proxiedBootstrapServers() {
+        return "127.0.0.1:" + proxy.port();
+    }
+
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        proxy.close();
         try {
             server.shutdown();
             server.awaitShutdown();

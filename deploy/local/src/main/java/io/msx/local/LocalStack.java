@@ -68,6 +68,19 @@ public final class LocalStack implements AutoCloseable {
         return kafka.bootstrapServers();
     }
 
+    /**
+     * Bootstrap servers reached only through {@link #proxy()}: clients using them lose the broker when the proxy is
+     * cut, while everything else keeps working.
+     */
+    public String proxiedBootstrapServers() {
+        return kafka.proxiedBootstrapServers();
+    }
+
+    /** The fault-injection proxy in front of the broker's PROXIED listener. */
+    public TcpProxy proxy() {
+        return kafka.proxy();
+    }
+
     /** Base URL of the registry's Confluent-compatible API. */
     public String schemaRegistryUrl() {
         return registry.url();

@@ -1,0 +1,63 @@
+package io.msx.spool;
+
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/** Configuration of a {@link StatusSpool}; every key defined once in {@link #CONFIG_DEF}. */
+public final class StatusSpoolConfig extends AbstractConfig {
+
+    public static final String SPOOL_DIR_CONFIG = "spool.dir";
+    public static final String SPOOL_MAX_BYTES_CONFIG = "spool.max.bytes";
+    public static final String SPOOL_APPEND_QUEUE_SIZE_CONFIG = "spool.append.queue.size";
+    public static final String SPOOL_RELAY_BATCH_SIZE_CONFIG = "spool.relay.batch.size";
+    public static final String SPOOL_DELIVERY_TIMEOUT_MS_CONFIG = "spool.delivery.timeout.ms";
+    public static final String SPOOL_RETRY_BACKOFF_MAX_MS_CONFIG = "spool.retry.backoff.max.ms";
+
+    public static final ConfigDef CONFIG_DEF = new ConfigDef()
+            .define(SPOOL_DIR_CONFIG, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
+                    ConfigDef.Importance.HIGH, "Directory of the spool's RocksDB store; one process at a time.")
+            .define(SPOOL_MAX_BYTES_CONFIG, ConfigDef.Type.LONG, 256L * 1024 * 1024, ConfigDef.Range.atLeast(1024),
+                    ConfigDef.Importance.HIGH, "Bytes of spooled events (keys and values) at most; appends beyond "
+                            + "fail with SpoolFullException.")
+            .define(SPOOL_APPEND_QUEUE_SIZE_CONFIG, ConfigDef.Type.INT, 10_000, ConfigDef.Range.between(1, 1_000_000),
+                    ConfigDef.Importance.LOW, "Appends waiting for the writer thread at most; more block the caller.")
+            .define(SPOOL_RELAY_BATCH_SIZE_CONFIG, ConfigDef.Type.INT, 1000, ConfigDef.Range.between(1, 100_000),
+                    ConfigDef.Importance.LOW, "Events the relay sends before it waits for Kafka's acknowledgements.")
+            .define(SPOOL_DELIVERY_TIMEOUT_MS_CONFIG, ConfigDef.Type.INT, 30_000, ConfigDef.Range.atLeast(1000),
+                    ConfigDef.Importance.MEDIUM, "How long one send attempt may take before the relay backs off and "
+                            + "retries it (the events stay spooled).")
+            .define(SPOOL_RETRY_BACKOFF_MAX_MS_CONFIG, ConfigDef.Type.INT, 5_000, ConfigDef.Range.atLeast(10),
+                    ConfigDef.Importance.LOW, "Longest pause between failed send attempts (doubling from 100 ms).");
+
+    public StatusSpoolConfig(Map<String, ?> values) {
+        super(CONFIG_DEF, values, false);
+    }
+
+    public Path dir() {
+        return Path.of(getString(SPOOL_DIR_CONFIG));
+    }
+
+    public long maxBytes() {
+        return getLong(SPOOL_MAX_BYTES_CONFIG);
+    }
+
+    public int appendQueueSize() {
+        return getInt(SPOOL_APPEND_QUEUE_SIZE_CONFIG);
+    }
+
+    public int relayBatchSize() {
+        return getInt(SPOOL_RELAY_BATCH_SIZE_CONFIG);
+    }
+
+    public Duration deliveryTimeout() {
+        return Duration.ofMillis(getInt(SPOOL_DELIVERY_TIMEOUT_MS_CONFIG));
+    }
+
+    public Duration retryBackoffMax() {
+        return Duration.ofMillis(getInt(SPOOL_RETRY_BACKOFF_MAX_MS_CONFIG));
+    }
+}

@@ -1,0 +1,213 @@
+package io.msx.spool.internal;
+
+import io.msx.spool.SpoolStorageException;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.DBOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+
+/**
+ * The spool's RocksDB store: column family {@code events} (sequence number to event) and the default column family
+ * for metadata (a format marker and the last sequence number written, updated in the same batch as the events).
+ * Appends are written synced (WAL on); deletions are not synced, because a deletion lost in a crash only makes the
+ * relay send an event again, which the receiver ignores by its sequence number.
+ *
+ * <p>Thread-safe for one writer and one relay thread. Every operation checks the store is open.
+ */
+public final class SpoolStore implements AutoCloseable {
+
+    static final byte[] FORMAT_KEY = "format".getBytes(StandardCharsets.UTF_8);
+    static final byte[] FORMAT = "msx-spool/1".getBytes(StandardCharsets.UTF_8);
+    static final byte[] LAST_SEQ_KEY = "last.seq".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] EVENTS_CF = "events".getBytes(StandardCharsets.UTF_8);
+
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    private final Path dir;
+    private final DBOptions dbOptions;
+    private final ColumnFamilyOptions cfOptions;
+    private final WriteOptions syncWrite;
+    private final WriteOptions asyncWrite;
+    private final List<ColumnFamilyHandle> handles;
+    private final RocksDB db;
+    private final ColumnFamilyHandle meta;
+    private final ColumnFamilyHandle events;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private SpoolStore(Path dir, DBOptions dbOptions, ColumnFamilyOptions cfOptions, List<ColumnFamilyHandle> handles,
+                       RocksDB db) {
+        this.dir = dir;
+        this.dbOptions = dbOptions;
+        this.cfOptions = cfOptions;
+        this.handles = handles;
+        this.db = db;
+        this.meta = handles.get(0);
+        this.events = handles.get(1);
+        this.syncWrite = new WriteOptions().setSync(true);
+        this.asyncWrite = new WriteOptions().setSync(false);
+    }
+
+    /**
+     * Opens the store in {@code dir} (which the caller has locked), creating it when the directory holds nothing but
+     * the lock file.
+     *
+     * @throws SpoolStorageException when the directory holds something else, or a store that is corrupt or not a spool
+     */
+    public static SpoolStore open(Path dir) {
+        boolean fresh = isFresh(dir);
+        DBOptions dbOptions = new DBOptions().setCreateIfMissing(fresh).setCreateMissingColumnFamilies(fresh)
+                .setParanoidChecks(true);
+        ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
+        List<ColumnFamilyHandle> handles = new ArrayList<>();
+        RocksDB db;
+        try {
+            db = RocksDB.open(dbOptions, dir.toString(), List.of(
+                    new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
+                    new ColumnFamilyDescriptor(EVENTS_CF, cfOptions)), handles);
+        } catch (RocksDBException e) {
+            handles.forEach(ColumnFamilyHandle::close);
+            cfOptions.close();
+            dbOptions.close();
+            throw new SpoolStorageException("spool directory " + dir + " holds no readable msx spool ("
+                    + e.getMessage() + "); move it away or point spool.dir elsewhere", e);
+        }
+        SpoolStore store = new SpoolStore(dir, dbOptions, cfOptions, handles, db);
+        try {
+            if (fresh) {
+                db.put(store.meta, store.syncWrite, FORMAT_KEY, FORMAT);
+            } else {
+                byte[] format = db.get(store.meta, FORMAT_KEY);
+                if (format == null || !java.util.Arrays.equals(format, FORMAT)) {
+                    throw new SpoolStorageException("spool directory " + dir + " holds a RocksDB store that is not an "
+                            + "msx spool (format marker " + (format == null ? "missing"
+                            : "'" + new String(format, StandardCharsets.UTF_8) + "'") + ")");
+                }
+            }
+        } catch (RocksDBException e) {
+            store.close();
+            throw new SpoolStorageException("cannot read spool metadata in " + dir + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        return store;
+    }
+
+    /** True when the directory holds nothing but our lock file. */
+    private static boolean isFresh(Path dir) {
+        try (Stream<Path> files = Files.list(dir)) {
+            Set<String> names = new java.util.HashSet<>(files.map(p -> p.getFileName().toString()).toList());
+            names.remove(DirectoryLock.FILE_NAME);
+            if (names.isEmpty()) {
+                return true;
+            }
+            if (!names.contains("CURRENT")) {
+                throw new SpoolStorageException("spool directory " + dir + " is not empty and holds no spool (found "
+                        + names.stream().sorted().limit(5).toList() + "); move it away or point spool.dir elsewhere");
+            }
+            return false;
+        } catch (IOException e) {
+            throw new SpoolStorageException("cannot list spool directory " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The last sequence number ever written, or 0. */
+    public long lastSeq() {
+        checkOpen();
+        try {
+            byte[] value = db.get(meta, LAST_SEQ_KEY);
+            return value == null ? 0 : ByteBuffer.wrap(value).getLong();
+        } catch (RocksDBException e) {
+            throw new SpoolStorageException("cannot read the last sequence number in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes events (in sequence order) and the new last sequence number in one synced batch. */
+    public void append(List<SpooledEvent> batch) {
+        checkOpen();
+        try (WriteBatch write = new WriteBatch()) {
+            for (SpooledEvent event : batch) {
+                write.put(events, SpooledEvent.seqKey(event.seq()), event.encodeValue());
+            }
+            write.put(meta, LAST_SEQ_KEY, SpooledEvent.seqKey(batch.get(batch.size() - 1).seq()));
+            db.write(syncWrite, write);
+        } catch (RocksDBException e) {
+            throw new SpoolStorageException("cannot write to spool " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Up to {@code max} of the oldest events, in sequence order. */
+    public List<SpooledEvent> oldest(int max) {
+        checkOpen();
+        List<SpooledEvent> out = new ArrayList<>(Math.min(max, 1024));
+        try (RocksIterator it = db.newIterator(events)) {
+            for (it.seekToFirst(); it.isValid() && out.size() < max; it.next()) {
+                out.add(SpooledEvent.decode(it.key(), it.value()));
+            }
+        }
+        return out;
+    }
+
+    /** Deletes events with sequence numbers in [from, toExclusive). */
+    public void deleteRange(long from, long toExclusive) {
+        checkOpen();
+        try {
+            db.deleteRange(events, asyncWrite, SpooledEvent.seqKey(from), SpooledEvent.seqKey(toExclusive));
+        } catch (RocksDBException e) {
+            throw new SpoolStorageException("cannot delete sent events from spool " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads every event once (validating each) and returns their count and bytes. */
+    public long[] scan() {
+        checkOpen();
+        long count = 0;
+        long bytes = 0;
+        try (RocksIterator it = db.newIterator(events)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                SpooledEvent event = SpooledEvent.decode(it.key(), it.value());
+                count++;
+                bytes += event.size();
+            }
+        }
+        return new long[] {count, bytes};
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new SpoolStorageException("spool store " + dir + " is closed");
+        }
+    }
+
+    /** Closes in dependency order: write options, column families, the database, then its options. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        syncWrite.close();
+        asyncWrite.close();
+        handles.forEach(ColumnFamilyHandle::close);
+        db.close();
+        cfOptions.close();
+        dbOptions.close();
+    }
+}
