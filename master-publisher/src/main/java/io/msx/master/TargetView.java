@@ -17,6 +17,7 @@ import java.time.Instant;
  * @param lastPollTrigger SCHEDULED, FORCED or STARTUP
  * @param lastAnsweredInstructionId the force-poll instruction its last forced check-in answered
  * @param spoolDepth status events waiting in its spool at the last check-in
+ * @param spoolFull its spool refused status events (was full) since the check-in before the last
  * @param clockOffsetMillis target clock minus master clock at the last clock sync; null before one
  * @param unreadInstructions instructions posted to it that it has not applied (consumer lag); null when unknown
  * @param lastSeq highest status sequence number seen from it
@@ -24,11 +25,11 @@ import java.time.Instant;
 public record TargetView(String name, TargetStatus status, String location, String agentVersion, String timeZone,
                          int pollingIntervalSeconds, Instant enlistedAt, Instant lastPoll, Instant lastPollReceivedAt,
                          String lastPollTrigger, String lastAnsweredInstructionId, long spoolDepth,
-                         Long clockOffsetMillis, Long unreadInstructions, long lastSeq) {
+                         boolean spoolFull, Long clockOffsetMillis, Long unreadInstructions, long lastSeq) {
 
     public TargetView withUnreadInstructions(Long unread) {
         return new TargetView(name, status, location, agentVersion, timeZone, pollingIntervalSeconds, enlistedAt,
-                lastPoll, lastPollReceivedAt, lastPollTrigger, lastAnsweredInstructionId, spoolDepth,
+                lastPoll, lastPollReceivedAt, lastPollTrigger, lastAnsweredInstructionId, spoolDepth, spoolFull,
                 clockOffsetMillis, unread, lastSeq);
     }
 }

@@ -6,7 +6,9 @@ import io.msx.avro.Instruction;
 import io.msx.avro.StatusEvent;
 import io.msx.schemas.AvroCodec;
 import io.msx.schemas.SchemaRegistryClient;
-import io.msx.spool.DirectOutbox;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.msx.spool.StatusSpool;
 import io.msx.spool.StatusOutbox;
 import io.msx.target.internal.AgentState;
 import io.msx.target.internal.CheckInScheduler;
@@ -29,7 +31,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A target server: consumes only its own instruction topic, applies instructions in order, and reports enlistment,
- * acknowledgements and check-ins to the status topic through its outbox.
+ * acknowledgements and check-ins to the status topic through its durable spool (nothing is lost while the broker is
+ * unreachable).
  *
  * <p>Threads: {@code msx-target-<name>-instructions} (the consumer) and {@code msx-target-<name>-poller} (scheduled
  * check-ins). Thread-safe; {@link #close(Duration)} is idempotent.
@@ -58,9 +61,16 @@ public final class TargetAgent implements AutoCloseable {
     private InstructionLoop loop;
     private Thread loopThread;
 
+    private final MeterRegistry meters;
+
     public TargetAgent(TargetAgentConfig config, Clock clock) {
+        this(config, clock, new SimpleMeterRegistry());
+    }
+
+    public TargetAgent(TargetAgentConfig config, Clock clock, MeterRegistry meters) {
         this.config = config;
         this.clock = clock;
+        this.meters = meters;
         this.name = config.targetName();
         this.agentState = new AgentState(config.pollInterval());
     }
@@ -74,8 +84,8 @@ public final class TargetAgent implements AutoCloseable {
         transition(State.CREATED, State.RUNNING);
         SchemaRegistryClient registry = new SchemaRegistryClient(
                 config.schemaRegistry());
-        outbox = DirectOutbox.create(config.bootstrapServers(), config.topics().status(),
-                config.dataDir().resolve("outbox"), "msx-target-" + name + "-outbox", clock);
+        outbox = StatusSpool.open(name, config.spool(), config.bootstrapServers(), config.topics().status(), clock,
+                meters);
         reporter = new StatusReporter(name, outbox, AvroCodec.of(StatusEvent.class, registry, true), clock, agentState);
         scheduler = new CheckInScheduler("msx-target-" + name + "-poller", agentState, this::checkIn);
         InstructionApplier applier = new InstructionApplier(name, reporter, scheduler, agentState,

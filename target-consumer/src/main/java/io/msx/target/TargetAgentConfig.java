@@ -3,6 +3,7 @@ package io.msx.target;
 import io.msx.config.ConfigSources;
 import io.msx.schemas.Topics;
 import io.msx.config.MsxClientConfig;
+import io.msx.spool.StatusSpoolConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 
@@ -23,6 +24,7 @@ public final class TargetAgentConfig extends MsxClientConfig {
     public static final String DATA_DIR_CONFIG = "data.dir";
     public static final String LOCATION_CONFIG = "location";
     public static final String TIME_ZONE_CONFIG = "time.zone";
+    public static final String SPOOL_MAX_BYTES_CONFIG = StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG;
 
     public static final long MIN_POLL_INTERVAL_MS = Duration.ofSeconds(10).toMillis();
     public static final long MAX_POLL_INTERVAL_MS = Duration.ofHours(8).toMillis();
@@ -39,7 +41,12 @@ public final class TargetAgentConfig extends MsxClientConfig {
             .define(LOCATION_CONFIG, ConfigDef.Type.STRING, "", ConfigDef.Importance.LOW,
                     "Where the target is, shown to operators.")
             .define(TIME_ZONE_CONFIG, ConfigDef.Type.STRING, "", zone(), ConfigDef.Importance.LOW,
-                    "IANA time zone of the target's local time; empty means the system's.");
+                    "IANA time zone of the target's local time; empty means the system's.")
+            .define(SPOOL_MAX_BYTES_CONFIG, ConfigDef.Type.LONG,
+                    StatusSpoolConfig.CONFIG_DEF.defaultValues().get(StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG),
+                    ConfigDef.Range.atLeast(1024), ConfigDef.Importance.MEDIUM,
+                    "Bytes of status events the agent keeps while the broker is unreachable; beyond it status "
+                            + "events are refused loudly (never dropped silently).");
 
     public TargetAgentConfig(Map<String, ?> values) {
         super(CONFIG_DEF, values);
@@ -65,6 +72,13 @@ public final class TargetAgentConfig extends MsxClientConfig {
     public String location() {
         String location = getString(LOCATION_CONFIG);
         return location.isBlank() ? null : location;
+    }
+
+    /** The spool's settings: its directory under data.dir, and its bound. */
+    public StatusSpoolConfig spool() {
+        return new StatusSpoolConfig(Map.of(
+                StatusSpoolConfig.SPOOL_DIR_CONFIG, dataDir().resolve("spool").toString(),
+                StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG, getLong(SPOOL_MAX_BYTES_CONFIG)));
     }
 
     public ZoneId timeZone() {

@@ -47,7 +47,8 @@ public final class TargetListCommand implements Callable<Integer> {
         for (TargetView t : targets) {
             rows.add(List.of(t.name(), t.status().name(), text(t.location()), String.valueOf(t.lastPoll()),
                     text(t.lastPollTrigger()), localTime(t), t.unreadInstructions() == null ? "?"
-                            : String.valueOf(t.unreadInstructions()), String.valueOf(t.spoolDepth()),
+                            : String.valueOf(t.unreadInstructions()),
+                    t.spoolFull() ? t.spoolDepth() + " FULL" : String.valueOf(t.spoolDepth()),
                     t.pollingIntervalSeconds() + "s", text(t.agentVersion())));
         }
         Tables.print(out, List.of("TARGET", "STATUS", "LOCATION", "LAST POLL (UTC)", "TRIGGER", "TARGET LOCAL TIME",

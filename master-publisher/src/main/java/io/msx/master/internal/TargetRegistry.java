@@ -88,6 +88,7 @@ public final class TargetRegistry {
         private String lastPollTrigger;
         private String lastAnsweredInstructionId;
         private long spoolDepth;
+        private boolean spoolFull;
         private Long clockOffsetMillis;
 
         Entry(String name) {
@@ -128,6 +129,7 @@ public final class TargetRegistry {
                 timeZone = checkIn.getTimeZone();
                 pollingIntervalSeconds = checkIn.getPollingIntervalSeconds();
                 spoolDepth = checkIn.getSpoolDepth();
+                spoolFull = checkIn.getSpoolFull();
             } else if (body instanceof ClockReport report) {
                 clockOffsetMillis = Duration.between(report.getMasterTime(), report.getLocalTime()).toMillis();
             } else if (body instanceof InstructionAck) {
@@ -139,7 +141,7 @@ public final class TargetRegistry {
         synchronized TargetView view(Instant now) {
             return new TargetView(name, status(now), location, agentVersion, timeZone, pollingIntervalSeconds,
                     enlistedAt, lastPoll, lastPollReceivedAt, lastPollTrigger, lastAnsweredInstructionId, spoolDepth,
-                    clockOffsetMillis, null, lastSeq);
+                    spoolFull, clockOffsetMillis, null, lastSeq);
         }
 
         private TargetStatus status(Instant now) {

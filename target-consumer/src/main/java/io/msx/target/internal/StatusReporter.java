@@ -31,6 +31,7 @@ public final class StatusReporter {
     private final AvroCodec<StatusEvent> codec;
     private final Clock clock;
     private final AgentState state;
+    private final java.util.concurrent.atomic.AtomicLong rejectedAtLastCheckIn = new java.util.concurrent.atomic.AtomicLong();
 
     public StatusReporter(String target, StatusOutbox outbox, AvroCodec<StatusEvent> codec, Clock clock,
                           AgentState state) {
@@ -50,6 +51,8 @@ public final class StatusReporter {
 
     public long checkIn(CheckInTrigger trigger, UUID answersInstruction, ZoneId zone, String agentVersion) {
         OutboxStats stats = outbox.stats();
+        // The spool was full since the last check-in if it refused any append in between.
+        boolean full = rejectedAtLastCheckIn.getAndSet(stats.rejectedAppends()) < stats.rejectedAppends();
         return report(CheckIn.newBuilder()
                 .setTrigger(trigger)
                 .setAnswersInstructionId(answersInstruction)
@@ -61,6 +64,7 @@ public final class StatusReporter {
                 .setRunningJobs(List.of())
                 .setSpoolDepth(stats.depth())
                 .setSpoolOldestAgeMillis(stats.oldestAge().map(Duration::toMillis).orElse(null))
+                .setSpoolFull(full)
                 .build());
     }
 
