@@ -21,7 +21,6 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -192,10 +191,5 @@ public final class TargetAgent implements AutoCloseable {
         if (first != null) {
             throw first;
         }
-    }
-
-    /** For tests and the local run: how to reach this agent's broker and registry. */
-    public URI schemaRegistry() {
-        return URI.create(config.schemaRegistryUrl());
     }
 }
