@@ -81,8 +81,10 @@ public final class StatusSpool implements StatusOutbox {
                 });
         relayRef[0] = relay;
         this.writer = new SpoolWriter(store, config.appendQueueSize(), relay::wake, failed -> {
-            depth.decrementAndGet();
-            bytes.addAndGet(-failed.event().size());
+            if (failed.event() != null) {
+                depth.decrementAndGet();
+                bytes.addAndGet(-failed.event().size());
+            }
         });
         this.writerThread = new Thread(writer, "msx-spool-" + name + "-writer");
         this.relayThread = new Thread(relay, "msx-spool-" + name + "-relay");
@@ -120,7 +122,7 @@ public final class StatusSpool implements StatusOutbox {
         DirectoryLock lock = DirectoryLock.acquire(config.dir());
         SpoolStore store;
         try {
-            store = SpoolStore.open(config.dir());
+            store = SpoolStore.open(config.dir(), config.stateColumnFamilies());
         } catch (RuntimeException e) {
             lock.close();
             throw e;
@@ -149,6 +151,16 @@ public final class StatusSpool implements StatusOutbox {
      */
     @Override
     public long append(String key, LongFunction<byte[]> valueForSeq) {
+        return append(key, valueForSeq, java.util.List.of());
+    }
+
+    /**
+     * Appends one event and, in the same synced RocksDB batch, changes to the owner's state: both are durable
+     * together or not at all.
+     *
+     * @return the event's sequence number
+     */
+    public long append(String key, LongFunction<byte[]> valueForSeq, java.util.List<StateChange> changes) {
         SpoolWriter.Pending pending;
         synchronized (appendLock) {
             if (closed.get()) {
@@ -174,7 +186,7 @@ public final class StatusSpool implements StatusOutbox {
             nextSeq++;
             bytes.addAndGet(size);
             depth.incrementAndGet();
-            pending = new SpoolWriter.Pending(event, new CompletableFuture<>());
+            pending = new SpoolWriter.Pending(event, java.util.List.copyOf(changes), new CompletableFuture<>());
             try {
                 writer.enqueue(pending);
             } catch (InterruptedException e) {
@@ -195,6 +207,42 @@ public final class StatusSpool implements StatusOutbox {
         }
         metrics.appends.increment();
         return pending.event().seq();
+    }
+
+    /** Writes changes to the owner's state alone (synced), in order with appends. */
+    public void writeState(java.util.List<StateChange> changes) {
+        SpoolWriter.Pending pending = new SpoolWriter.Pending(null, java.util.List.copyOf(changes),
+                new CompletableFuture<>());
+        synchronized (appendLock) {
+            if (closed.get()) {
+                throw new OutboxException("spool " + name + " is closed");
+            }
+            try {
+                writer.enqueue(pending);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new OutboxException("interrupted before the state change was queued", e);
+            }
+        }
+        try {
+            pending.durable().get();
+        } catch (ExecutionException e) {
+            throw new OutboxException("spool " + name + " could not write state: " + e.getCause().getMessage(),
+                    e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new OutboxException("interrupted while state was being written", e);
+        }
+    }
+
+    /** One value of the owner's state, or null. */
+    public byte[] stateGet(String columnFamily, byte[] key) {
+        return store.stateGet(columnFamily, key);
+    }
+
+    /** Every entry of one of the owner's state column families, in key order. */
+    public void stateForEach(String columnFamily, java.util.function.BiConsumer<byte[], byte[]> action) {
+        store.stateForEach(columnFamily, action);
     }
 
     @Override

@@ -16,6 +16,7 @@ public final class StatusSpoolConfig extends AbstractConfig {
     public static final String SPOOL_RELAY_BATCH_SIZE_CONFIG = "spool.relay.batch.size";
     public static final String SPOOL_DELIVERY_TIMEOUT_MS_CONFIG = "spool.delivery.timeout.ms";
     public static final String SPOOL_RETRY_BACKOFF_MAX_MS_CONFIG = "spool.retry.backoff.max.ms";
+    public static final String SPOOL_STATE_COLUMN_FAMILIES_CONFIG = "spool.state.column.families";
 
     public static final ConfigDef CONFIG_DEF = new ConfigDef()
             .define(SPOOL_DIR_CONFIG, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
@@ -31,7 +32,9 @@ public final class StatusSpoolConfig extends AbstractConfig {
                     ConfigDef.Importance.MEDIUM, "How long one send attempt may take before the relay backs off and "
                             + "retries it (the events stay spooled).")
             .define(SPOOL_RETRY_BACKOFF_MAX_MS_CONFIG, ConfigDef.Type.INT, 5_000, ConfigDef.Range.atLeast(10),
-                    ConfigDef.Importance.LOW, "Longest pause between failed send attempts (doubling from 100 ms).");
+                    ConfigDef.Importance.LOW, "Longest pause between failed send attempts (doubling from 100 ms).")
+            .define(SPOOL_STATE_COLUMN_FAMILIES_CONFIG, ConfigDef.Type.LIST, "", ConfigDef.Importance.LOW,
+                    "Column families the owner keeps its own state in, written atomically with events.");
 
     public StatusSpoolConfig(Map<String, ?> values) {
         super(CONFIG_DEF, values, false);
@@ -55,6 +58,10 @@ public final class StatusSpoolConfig extends AbstractConfig {
 
     public Duration deliveryTimeout() {
         return Duration.ofMillis(getInt(SPOOL_DELIVERY_TIMEOUT_MS_CONFIG));
+    }
+
+    public java.util.List<String> stateColumnFamilies() {
+        return getList(SPOOL_STATE_COLUMN_FAMILIES_CONFIG);
     }
 
     public Duration retryBackoffMax() {

@@ -164,7 +164,11 @@ class StatusSpoolTest {
             other.put("k".getBytes(StandardCharsets.UTF_8), "v".getBytes(StandardCharsets.UTF_8));
         }
         assertThatThrownBy(() -> open(holdingProducer(), 1 << 20))
-                .isInstanceOf(SpoolStorageException.class).hasMessageContaining("holds no readable msx spool");
+                .isInstanceOf(SpoolStorageException.class).hasMessageContaining("is not an msx spool");
+        try (Options options = new Options(); RocksDB other = RocksDB.open(options, dir.toString())) {
+            assertThat(RocksDB.listColumnFamilies(options, dir.toString())).as("foreign store left untouched")
+                    .hasSize(1);
+        }
     }
 
     @Test
@@ -209,6 +213,34 @@ class StatusSpoolTest {
             await().atMost(Duration.ofSeconds(5)).until(() -> spool.stats().lastSeq() == 1600);
         } finally {
             spool.close(Duration.ofMillis(200));
+        }
+    }
+
+    @Test
+    void shouldWriteStateTogetherWithTheEventAndKeepItAcrossAReopen() {
+        StatusSpoolConfig withState = new StatusSpoolConfig(Map.of(StatusSpoolConfig.SPOOL_DIR_CONFIG, dir.toString(),
+                StatusSpoolConfig.SPOOL_STATE_COLUMN_FAMILIES_CONFIG, "jobs,agent"));
+        byte[] key = "offset".getBytes(StandardCharsets.UTF_8);
+        StatusSpool spool = StatusSpool.open("t", withState, StatusSpoolTest::holdingProducer, "status",
+                Clock.systemUTC(), meters);
+        spool.append("T1", StatusSpoolTest::payload, List.of(
+                new StateChange.Put("agent", key, new byte[] {7}),
+                new StateChange.Put("jobs", "j1".getBytes(StandardCharsets.UTF_8), new byte[] {1})));
+        spool.writeState(List.of(new StateChange.Delete("jobs", "j1".getBytes(StandardCharsets.UTF_8))));
+        assertThatThrownBy(() -> spool.writeState(List.of(new StateChange.Put("nope", key, key))))
+                .isInstanceOf(OutboxException.class).hasMessageContaining("no state column family 'nope'");
+        spool.close(Duration.ofMillis(200));
+
+        StatusSpool reopened = StatusSpool.open("t", withState, StatusSpoolTest::holdingProducer, "status",
+                Clock.systemUTC(), meters);
+        try {
+            assertThat(reopened.stateGet("agent", key)).containsExactly(7);
+            List<String> jobs = new java.util.ArrayList<>();
+            reopened.stateForEach("jobs", (k, v) -> jobs.add(new String(k, StandardCharsets.UTF_8)));
+            assertThat(jobs).isEmpty();
+            assertThat(reopened.stats().depth()).isEqualTo(1);
+        } finally {
+            reopened.close(Duration.ofMillis(200));
         }
     }
 }

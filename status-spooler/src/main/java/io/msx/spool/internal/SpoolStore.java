@@ -50,10 +50,11 @@ public final class SpoolStore implements AutoCloseable {
     private final RocksDB db;
     private final ColumnFamilyHandle meta;
     private final ColumnFamilyHandle events;
+    private final java.util.Map<String, ColumnFamilyHandle> state;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private SpoolStore(Path dir, DBOptions dbOptions, ColumnFamilyOptions cfOptions, List<ColumnFamilyHandle> handles,
-                       RocksDB db) {
+                       List<String> names, RocksDB db) {
         this.dir = dir;
         this.dbOptions = dbOptions;
         this.cfOptions = cfOptions;
@@ -61,6 +62,10 @@ public final class SpoolStore implements AutoCloseable {
         this.db = db;
         this.meta = handles.get(0);
         this.events = handles.get(1);
+        this.state = new java.util.HashMap<>();
+        for (int i = 2; i < handles.size(); i++) {
+            state.put(names.get(i), handles.get(i));
+        }
         this.syncWrite = new WriteOptions().setSync(true);
         this.asyncWrite = new WriteOptions().setSync(false);
     }
@@ -71,17 +76,50 @@ public final class SpoolStore implements AutoCloseable {
      *
      * @throws SpoolStorageException when the directory holds something else, or a store that is corrupt or not a spool
      */
-    public static SpoolStore open(Path dir) {
+    public static SpoolStore open(Path dir, List<String> stateColumnFamilies) {
         boolean fresh = isFresh(dir);
-        DBOptions dbOptions = new DBOptions().setCreateIfMissing(fresh).setCreateMissingColumnFamilies(fresh)
+        DBOptions dbOptions = new DBOptions().setCreateIfMissing(fresh).setCreateMissingColumnFamilies(true)
                 .setParanoidChecks(true);
         ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
         List<ColumnFamilyHandle> handles = new ArrayList<>();
+        List<String> names = new ArrayList<>(List.of("default", "events"));
+        for (String cf : stateColumnFamilies) {
+            if (names.contains(cf)) {
+                throw new SpoolStorageException("state column family name '" + cf + "' is reserved by the spool");
+            }
+            names.add(cf);
+        }
+        if (!fresh) {
+            // RocksDB opens only with every column family it has: keep ones this version does not name.
+            try (org.rocksdb.Options listOptions = new org.rocksdb.Options()) {
+                List<String> existing = new ArrayList<>();
+                for (byte[] cf : RocksDB.listColumnFamilies(listOptions, dir.toString())) {
+                    existing.add(new String(cf, StandardCharsets.UTF_8));
+                }
+                if (existing.isEmpty()) {
+                    throw new SpoolStorageException("spool directory " + dir + " holds no readable msx spool (its "
+                            + "column families cannot be listed: CURRENT or MANIFEST damaged); move it away or point "
+                            + "spool.dir elsewhere");
+                }
+                if (!existing.contains("events")) {
+                    // refuse before opening: opening would add our column families to someone else's store
+                    throw new SpoolStorageException("spool directory " + dir + " holds a RocksDB store that is not "
+                            + "an msx spool (no events column family); move it away or point spool.dir elsewhere");
+                }
+                existing.stream().filter(name -> !names.contains(name)).forEach(names::add);
+            } catch (RocksDBException e) {
+                throw new SpoolStorageException("spool directory " + dir + " holds no readable msx spool ("
+                        + e.getMessage() + "); move it away or point spool.dir elsewhere", e);
+            }
+        }
+        List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+        for (String name : names) {
+            descriptors.add(new ColumnFamilyDescriptor(name.equals("default") ? RocksDB.DEFAULT_COLUMN_FAMILY
+                    : name.getBytes(StandardCharsets.UTF_8), cfOptions));
+        }
         RocksDB db;
         try {
-            db = RocksDB.open(dbOptions, dir.toString(), List.of(
-                    new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
-                    new ColumnFamilyDescriptor(EVENTS_CF, cfOptions)), handles);
+            db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
         } catch (RocksDBException e) {
             handles.forEach(ColumnFamilyHandle::close);
             cfOptions.close();
@@ -89,7 +127,7 @@ public final class SpoolStore implements AutoCloseable {
             throw new SpoolStorageException("spool directory " + dir + " holds no readable msx spool ("
                     + e.getMessage() + "); move it away or point spool.dir elsewhere", e);
         }
-        SpoolStore store = new SpoolStore(dir, dbOptions, cfOptions, handles, db);
+        SpoolStore store = new SpoolStore(dir, dbOptions, cfOptions, handles, names, db);
         try {
             if (fresh) {
                 db.put(store.meta, store.syncWrite, FORMAT_KEY, FORMAT);
@@ -140,17 +178,65 @@ public final class SpoolStore implements AutoCloseable {
         }
     }
 
-    /** Writes events (in sequence order) and the new last sequence number in one synced batch. */
-    public void append(List<SpooledEvent> batch) {
+    /**
+     * Writes events (in sequence order, null for a state-only write), their state changes, and the new last
+     * sequence number in one synced batch.
+     */
+    public void append(List<SpooledEvent> batch, List<List<io.msx.spool.StateChange>> changes) {
         checkOpen();
         try (WriteBatch write = new WriteBatch()) {
-            for (SpooledEvent event : batch) {
-                write.put(events, SpooledEvent.seqKey(event.seq()), event.encodeValue());
+            long last = -1;
+            for (int i = 0; i < batch.size(); i++) {
+                SpooledEvent event = batch.get(i);
+                if (event != null) {
+                    write.put(events, SpooledEvent.seqKey(event.seq()), event.encodeValue());
+                    last = event.seq();
+                }
+                for (io.msx.spool.StateChange change : changes.get(i)) {
+                    ColumnFamilyHandle cf = stateFamily(change.columnFamily());
+                    if (change instanceof io.msx.spool.StateChange.Put put) {
+                        write.put(cf, put.key(), put.value());
+                    } else if (change instanceof io.msx.spool.StateChange.Delete delete) {
+                        write.delete(cf, delete.key());
+                    }
+                }
             }
-            write.put(meta, LAST_SEQ_KEY, SpooledEvent.seqKey(batch.get(batch.size() - 1).seq()));
+            if (last >= 0) {
+                write.put(meta, LAST_SEQ_KEY, SpooledEvent.seqKey(last));
+            }
             db.write(syncWrite, write);
         } catch (RocksDBException e) {
             throw new SpoolStorageException("cannot write to spool " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private ColumnFamilyHandle stateFamily(String name) {
+        ColumnFamilyHandle cf = state.get(name);
+        if (cf == null) {
+            throw new SpoolStorageException("no state column family '" + name + "' (declare it in "
+                    + "spool.state.column.families)");
+        }
+        return cf;
+    }
+
+    /** One value of the owner's state, or null. */
+    public byte[] stateGet(String columnFamily, byte[] key) {
+        checkOpen();
+        try {
+            return db.get(stateFamily(columnFamily), key);
+        } catch (RocksDBException e) {
+            throw new SpoolStorageException("cannot read state " + columnFamily + " in " + dir + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Every entry of a state column family, in key order. */
+    public void stateForEach(String columnFamily, java.util.function.BiConsumer<byte[], byte[]> action) {
+        checkOpen();
+        try (RocksIterator it = db.newIterator(stateFamily(columnFamily))) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                action.accept(it.key(), it.value());
+            }
         }
     }
 

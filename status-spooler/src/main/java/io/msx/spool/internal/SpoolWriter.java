@@ -20,8 +20,9 @@ public final class SpoolWriter implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(SpoolWriter.class);
     private static final int MAX_BATCH = 1000;
 
-    /** One queued append and its caller's wait. */
-    public record Pending(SpooledEvent event, CompletableFuture<Void> durable) {
+    /** One queued append (event null: state changes only), its state changes, and its caller's wait. */
+    public record Pending(SpooledEvent event, List<io.msx.spool.StateChange> changes,
+                          CompletableFuture<Void> durable) {
     }
 
     private final SpoolStore store;
@@ -70,9 +71,13 @@ public final class SpoolWriter implements Runnable {
 
     private void write(List<Pending> batch) {
         List<SpooledEvent> events = new ArrayList<>(batch.size());
-        batch.forEach(p -> events.add(p.event()));
+        List<List<io.msx.spool.StateChange>> changes = new ArrayList<>(batch.size());
+        batch.forEach(p -> {
+            events.add(p.event());
+            changes.add(p.changes());
+        });
         try {
-            store.append(events);
+            store.append(events, changes);
         } catch (RuntimeException e) {
             log.error("Spool write of {} event(s) failed: {}", batch.size(), e.getMessage());
             batch.forEach(p -> fail(p, e));
