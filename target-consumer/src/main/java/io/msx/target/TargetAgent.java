@@ -1,40 +1,53 @@
 package io.msx.target;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.msx.avro.CheckInTrigger;
 import io.msx.avro.Enlist;
 import io.msx.avro.Instruction;
+import io.msx.avro.JobDefinition;
+import io.msx.avro.JobOutcome;
+import io.msx.avro.JobSchedule;
+import io.msx.avro.RunStatus;
 import io.msx.avro.StatusEvent;
 import io.msx.schemas.AvroCodec;
 import io.msx.schemas.SchemaRegistryClient;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.msx.spool.StatusSpool;
-import io.msx.spool.StatusOutbox;
 import io.msx.target.internal.AgentState;
+import io.msx.target.internal.AgentStore;
 import io.msx.target.internal.CheckInScheduler;
 import io.msx.target.internal.InstructionApplier;
 import io.msx.target.internal.InstructionLoop;
+import io.msx.target.internal.JobExecutor;
+import io.msx.target.internal.JobInventory;
+import io.msx.target.internal.JobScheduler;
 import io.msx.target.internal.StatusReporter;
+import io.msx.target.internal.job.JobRun;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A target server: consumes only its own instruction topic, applies instructions in order, and reports enlistment,
- * acknowledgements and check-ins to the status topic through its durable spool (nothing is lost while the broker is
- * unreachable).
+ * A target server: consumes only its own instruction topic, applies instructions in order (each one's effect, offset
+ * and acknowledgement in one RocksDB batch), runs its jobs on their schedules or on START, and reports enlistment,
+ * acknowledgements, check-ins and job outcomes to the status topic through its durable spool.
  *
- * <p>Threads: {@code msx-target-<name>-instructions} (the consumer) and {@code msx-target-<name>-poller} (scheduled
- * check-ins). Thread-safe; {@link #close(Duration)} is idempotent.
+ * <p>Threads: {@code msx-target-<name>-instructions} (the consumer), {@code -poller} (check-ins), {@code -scheduler}
+ * (job schedules), {@code -run-N} (job runs). Thread-safe; {@link #close(Duration)} is idempotent.
  */
 public final class TargetAgent implements AutoCloseable {
 
@@ -51,16 +64,20 @@ public final class TargetAgent implements AutoCloseable {
 
     private final TargetAgentConfig config;
     private final Clock clock;
+    private final MeterRegistry meters;
     private final String name;
     private final AtomicReference<State> state = new AtomicReference<>(State.CREATED);
     private final AgentState agentState;
-    private StatusOutbox outbox;
+    private final JobInventory inventory = new JobInventory();
+    private StatusSpool spool;
     private StatusReporter reporter;
-    private CheckInScheduler scheduler;
+    private CheckInScheduler checkIns;
+    private JobExecutor executor;
+    private JobScheduler jobScheduler;
+    private InstructionApplier applier;
     private InstructionLoop loop;
     private Thread loopThread;
-
-    private final MeterRegistry meters;
+    private Thread schedulerThread;
 
     public TargetAgent(TargetAgentConfig config, Clock clock) {
         this(config, clock, new SimpleMeterRegistry());
@@ -75,36 +92,97 @@ public final class TargetAgent implements AutoCloseable {
     }
 
     /**
-     * Enlists with the master (through the status topic) and starts consuming instructions.
+     * Opens the spool and local state, settles runs a previous process left behind, enlists with the master
+     * (through the status topic), and starts consuming instructions and firing schedules.
      *
-     * @throws TargetAgentException when already started, or its state directory is unusable
+     * @throws TargetAgentException when already started
+     * @throws io.msx.spool.SpoolStorageException when the data directory is locked by another agent or unusable
      */
     public synchronized void start() {
         transition(State.CREATED, State.RUNNING);
-        SchemaRegistryClient registry = new SchemaRegistryClient(
-                config.schemaRegistry());
-        outbox = StatusSpool.open(name, config.spool(), config.bootstrapServers(), config.topics().status(), clock,
-                meters);
-        reporter = new StatusReporter(name, outbox, AvroCodec.of(StatusEvent.class, registry, true), clock, agentState);
-        scheduler = new CheckInScheduler("msx-target-" + name + "-poller", agentState, this::checkIn);
-        InstructionApplier applier = new InstructionApplier(name, reporter, scheduler, agentState,
-                config.timeZone(), AgentVersion.current());
+        SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistry());
+        spool = StatusSpool.open(name, config.spool(AgentStore.COLUMN_FAMILIES), config.bootstrapServers(),
+                config.topics().status(), clock, meters);
+        AgentStore store = new AgentStore(spool);
+        inventory.load(store.jobs());
+        Long applied = store.appliedOffset();
+        if (applied != null) {
+            agentState.lastAppliedOffset(applied);
+        }
+        reporter = new StatusReporter(name, spool, AvroCodec.of(StatusEvent.class, registry, true), clock, agentState);
+        executor = new JobExecutor(name, config.jobsMaxConcurrent(), reporter, workDir(), clock);
+        reporter.inventory(executor::runningJobs, inventory::digest);
+        checkIns = new CheckInScheduler("msx-target-" + name + "-poller", agentState, this::checkIn);
         loop = new InstructionLoop(newConsumer(), config.topics().target(name),
-                AvroCodec.of(Instruction.class, registry, false), applier);
+                AvroCodec.of(Instruction.class, registry, false), applied);
+        applier = new InstructionApplier(name, reporter, checkIns, agentState, config.timeZone(),
+                AgentVersion.current(), inventory, executor, loop::stopAfterCurrent);
+        loop.applier(applier);
+        jobScheduler = new JobScheduler(inventory, clock, this::fire);
 
         reporter.report(Enlist.newBuilder()
                 .setLocation(config.location())
                 .setAgentVersion(AgentVersion.current())
                 .setTimeZone(config.timeZone().getId())
                 .setPollingIntervalSeconds((int) agentState.pollInterval().toSeconds())
-                .setCapabilities(List.of("force-poll", "set-poll-interval", "sync-time"))
+                .setCapabilities(List.of("force-poll", "set-poll-interval", "sync-time", "os-process-jobs",
+                        "cron-schedules"))
                 .build());
+        recoverRuns(store);
         checkIn(CheckInTrigger.STARTUP);
         loopThread = new Thread(loop, "msx-target-" + name + "-instructions");
         loopThread.start();
-        scheduler.start();
-        log.info("Target agent {} started (poll interval {}, data in {})", name, agentState.pollInterval(),
-                config.dataDir());
+        schedulerThread = new Thread(jobScheduler, "msx-target-" + name + "-scheduler");
+        schedulerThread.start();
+        checkIns.start();
+        log.info("Target agent {} started ({} job(s), poll interval {}, data in {})", name, inventory.all().size(),
+                agentState.pollInterval(), config.dataDir());
+    }
+
+    /**
+     * Runs recorded by a previous process: a START acknowledged but never begun runs now (exactly once); a run that
+     * was in progress is reported FAILED, not started again (its steps may have had effects).
+     */
+    private void recoverRuns(AgentStore store) {
+        for (AgentStore.RunRecord run : store.runs()) {
+            JobDefinition job = inventory.get(run.jobId());
+            if (run.state().equals("PENDING") && job != null) {
+                JobRun reserved = executor.reserve(run.runId(), job, run.trigger(), run.startStepId());
+                if (reserved != null) {
+                    log.info("Starting run {} of job {}, acknowledged before the agent stopped", run.runId(),
+                            run.jobId());
+                    executor.start(reserved);
+                    continue;
+                }
+            }
+            String why = run.state().equals("PENDING") ? "job " + run.jobId() + " was removed before the run began"
+                    : "the agent stopped while this run was in progress; it was not started again";
+            reporter.report(JobOutcome.newBuilder().setRunId(run.runId()).setJobId(run.jobId())
+                    .setTrigger(run.trigger()).setStatus(RunStatus.FAILED).setMessage(why)
+                    .setStartedAt(reporter.now()).setEndedAt(reporter.now()).setDurationMillis(0).build(),
+                    List.of(AgentStore.deleteRun(run.runId())));
+        }
+    }
+
+    private void fire(JobDefinition job, JobSchedule schedule) {
+        JobRun run = executor.reserve(UUID.randomUUID(), job, "schedule:" + schedule.getName(), null);
+        if (run == null) {
+            reporter.report(JobOutcome.newBuilder().setRunId(UUID.randomUUID()).setJobId(job.getJobId())
+                    .setJobVersion(job.getVersion()).setTrigger("schedule:" + schedule.getName())
+                    .setStatus(RunStatus.SKIPPED).setMessage("an instance is already running")
+                    .setStartedAt(reporter.now()).setEndedAt(reporter.now()).setDurationMillis(0).build());
+            return;
+        }
+        executor.start(run);
+    }
+
+    private Path workDir() {
+        Path work = config.dataDir().resolve("work");
+        try {
+            return Files.createDirectories(work);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the job work directory " + work, e);
+        }
     }
 
     private KafkaConsumer<byte[], byte[]> newConsumer() {
@@ -138,6 +216,11 @@ public final class TargetAgent implements AutoCloseable {
         return state.get();
     }
 
+    /** Ids of the jobs this target holds. */
+    public List<String> jobIds() {
+        return inventory.all().stream().map(JobDefinition::getJobId).sorted().toList();
+    }
+
     /** True once the master has created this target's topic and the agent consumes it. */
     public boolean awaitConsuming(Duration timeout) throws InterruptedException {
         return loop != null && loop.awaitAssigned(timeout);
@@ -152,10 +235,14 @@ public final class TargetAgent implements AutoCloseable {
 
     @Override
     public void close() {
-        close(Duration.ofSeconds(30));
+        close(config.shutdownGrace().plusSeconds(30));
     }
 
-    /** Stops consuming, stops check-ins, sends what the outbox holds within {@code timeout}, releases everything. */
+    /**
+     * Stops taking instructions and schedule firings, lets running job steps finish for up to
+     * {@code shutdown.grace.ms} (then cancels them), reports their outcomes, gives the spool the rest of
+     * {@code timeout} to deliver, and releases everything. Undelivered events stay spooled for the next start.
+     */
     public synchronized void close(Duration timeout) {
         State current = state.get();
         if (current == State.STOPPING || current == State.STOPPED) {
@@ -163,25 +250,24 @@ public final class TargetAgent implements AutoCloseable {
         }
         state.set(State.STOPPING);
         log.info("Target agent {}: {} -> {}", name, current, State.STOPPING);
-        RuntimeException first = null;
         long deadline = System.nanoTime() + timeout.toNanos();
         if (loop != null) {
             loop.shutdown();
-            try {
-                loopThread.join(Math.max(1, Duration.ofNanos(deadline - System.nanoTime()).toMillis()));
-                if (loopThread.isAlive()) {
-                    log.warn("Instruction loop of {} did not stop within {}", name, timeout);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            jobScheduler.stop();
+            join(loopThread, deadline);
+            join(schedulerThread, deadline);
         }
-        if (scheduler != null) {
-            scheduler.close();
+        if (checkIns != null) {
+            checkIns.close();
         }
-        if (outbox != null) {
+        if (executor != null) {
+            Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+            executor.shutdown(config.shutdownGrace().compareTo(left) < 0 ? config.shutdownGrace() : left);
+        }
+        RuntimeException first = null;
+        if (spool != null) {
             try {
-                outbox.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+                spool.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
             } catch (RuntimeException e) {
                 first = e;
             }
@@ -190,6 +276,17 @@ public final class TargetAgent implements AutoCloseable {
         log.info("Target agent {}: {} -> {}", name, State.STOPPING, State.STOPPED);
         if (first != null) {
             throw first;
+        }
+    }
+
+    private void join(Thread thread, long deadlineNanos) {
+        try {
+            thread.join(Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000));
+            if (thread.isAlive()) {
+                log.warn("{} did not stop in time", thread.getName());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -25,6 +25,8 @@ public final class TargetAgentConfig extends MsxClientConfig {
     public static final String LOCATION_CONFIG = "location";
     public static final String TIME_ZONE_CONFIG = "time.zone";
     public static final String SPOOL_MAX_BYTES_CONFIG = StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG;
+    public static final String JOBS_MAX_CONCURRENT_CONFIG = "jobs.max.concurrent";
+    public static final String SHUTDOWN_GRACE_MS_CONFIG = "shutdown.grace.ms";
 
     public static final long MIN_POLL_INTERVAL_MS = Duration.ofSeconds(10).toMillis();
     public static final long MAX_POLL_INTERVAL_MS = Duration.ofHours(8).toMillis();
@@ -46,7 +48,13 @@ public final class TargetAgentConfig extends MsxClientConfig {
                     StatusSpoolConfig.CONFIG_DEF.defaultValues().get(StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG),
                     ConfigDef.Range.atLeast(1024), ConfigDef.Importance.MEDIUM,
                     "Bytes of status events the agent keeps while the broker is unreachable; beyond it status "
-                            + "events are refused loudly (never dropped silently).");
+                            + "events are refused loudly (never dropped silently).")
+            .define(JOBS_MAX_CONCURRENT_CONFIG, ConfigDef.Type.INT, 4, ConfigDef.Range.between(1, 256),
+                    ConfigDef.Importance.MEDIUM, "Job runs at the same time at most (different jobs; a job never "
+                            + "runs twice at once).")
+            .define(SHUTDOWN_GRACE_MS_CONFIG, ConfigDef.Type.LONG, 30_000L, ConfigDef.Range.atLeast(0),
+                    ConfigDef.Importance.MEDIUM, "On shutdown, how long running job steps may go on before they are "
+                            + "canceled.");
 
     public TargetAgentConfig(Map<String, ?> values) {
         super(CONFIG_DEF, values);
@@ -74,11 +82,20 @@ public final class TargetAgentConfig extends MsxClientConfig {
         return location.isBlank() ? null : location;
     }
 
-    /** The spool's settings: its directory under data.dir, and its bound. */
-    public StatusSpoolConfig spool() {
+    /** The spool's settings: its directory under data.dir, its bound, and the agent's own state. */
+    public StatusSpoolConfig spool(java.util.List<String> stateColumnFamilies) {
         return new StatusSpoolConfig(Map.of(
                 StatusSpoolConfig.SPOOL_DIR_CONFIG, dataDir().resolve("spool").toString(),
-                StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG, getLong(SPOOL_MAX_BYTES_CONFIG)));
+                StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG, getLong(SPOOL_MAX_BYTES_CONFIG),
+                StatusSpoolConfig.SPOOL_STATE_COLUMN_FAMILIES_CONFIG, String.join(",", stateColumnFamilies)));
+    }
+
+    public int jobsMaxConcurrent() {
+        return getInt(JOBS_MAX_CONCURRENT_CONFIG);
+    }
+
+    public Duration shutdownGrace() {
+        return Duration.ofMillis(getLong(SHUTDOWN_GRACE_MS_CONFIG));
     }
 
     public ZoneId timeZone() {

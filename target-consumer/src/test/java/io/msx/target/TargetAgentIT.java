@@ -144,7 +144,7 @@ class TargetAgentIT {
         assertThat(acks.get(0).getStatus()).isEqualTo(AckStatus.FAILED);
         assertThat(acks.get(0).getError()).contains("undecodable").contains("magic byte 0x07");
         assertThat(acks.get(1).getInstructionId()).isEqualTo(job);
-        assertThat(acks.get(1).getError()).contains("JobStart is not supported");
+        assertThat(acks.get(1).getError()).isEqualTo("unknown job 'backup'");
         assertThat(acks.get(2).getInstructionId()).isEqualTo(elsewhere);
         assertThat(acks.get(2).getError()).contains("addressed to target 'T2'");
         assertThat(acks.get(3).getInstructionId()).isEqualTo(tooFast);

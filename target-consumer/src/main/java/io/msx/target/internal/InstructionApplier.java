@@ -1,22 +1,40 @@
 package io.msx.target.internal;
 
-import io.msx.avro.ClockReport;
 import io.msx.avro.CheckInTrigger;
+import io.msx.avro.ClockReport;
+import io.msx.avro.Defect;
+import io.msx.avro.DefectNotice;
 import io.msx.avro.Instruction;
+import io.msx.avro.JobDefinition;
+import io.msx.avro.JobDelete;
+import io.msx.avro.JobInsert;
+import io.msx.avro.JobOutcome;
+import io.msx.avro.JobStart;
+import io.msx.avro.JobStop;
+import io.msx.avro.JobUpdate;
 import io.msx.avro.PollNow;
+import io.msx.avro.Resync;
+import io.msx.avro.RunStatus;
 import io.msx.avro.SetPollInterval;
 import io.msx.avro.SyncTime;
+import io.msx.spool.StateChange;
 import io.msx.target.TargetAgentConfig;
+import io.msx.target.internal.job.JobRun;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 
 /**
- * Applies one decoded instruction and acknowledges it. An instruction it cannot apply is acknowledged with the error
- * and never blocks the ones after it.
+ * Applies one decoded instruction. Its effect on the agent's state, its offset and its acknowledgement are written
+ * in ONE batch (see {@link StatusReporter#ack}); only then does the in-memory effect happen (inventory, schedules, a
+ * run starting). So after a crash at any point an instruction is either fully applied and acknowledged or not at all,
+ * and the agent resumes after the last applied offset. An instruction that cannot be applied is acknowledged with the
+ * error and never blocks the ones after it.
  */
 public final class InstructionApplier {
 
@@ -29,15 +47,22 @@ public final class InstructionApplier {
     private final AgentState state;
     private final ZoneId zone;
     private final String agentVersion;
+    private final JobInventory jobs;
+    private final JobExecutor executor;
+    private final Runnable onDefect;
 
     public InstructionApplier(String target, StatusReporter reporter, CheckInScheduler scheduler, AgentState state,
-                              ZoneId zone, String agentVersion) {
+                              ZoneId zone, String agentVersion, JobInventory jobs, JobExecutor executor,
+                              Runnable onDefect) {
         this.target = target;
         this.reporter = reporter;
         this.scheduler = scheduler;
         this.state = state;
         this.zone = zone;
         this.agentVersion = agentVersion;
+        this.jobs = jobs;
+        this.executor = executor;
+        this.onDefect = onDefect;
     }
 
     public void apply(Instruction instruction, long offset) {
@@ -49,11 +74,11 @@ public final class InstructionApplier {
         }
         Object body = instruction.getBody();
         if (body instanceof PollNow poll) {
-            done(id, offset);
+            done(id, offset, List.of());
             // Drain first, so the check-in reports what is left after trying (SQL Server Agent uploads its spooled
             // status on a poll too).
-            if (poll.getDrainSpool() && !reporter.outbox().flush(DRAIN_TIMEOUT)) {
-                log.warn("Force poll {}: outbox not drained within {}", id, DRAIN_TIMEOUT);
+            if (poll.getDrainSpool() && !reporter.spool().flush(DRAIN_TIMEOUT)) {
+                log.warn("Force poll {}: spool not drained within {}", id, DRAIN_TIMEOUT);
             }
             reporter.checkIn(CheckInTrigger.FORCED, id, zone, agentVersion);
         } else if (body instanceof SetPollInterval set) {
@@ -62,19 +87,103 @@ public final class InstructionApplier {
                 refuse(id, offset, "polling interval " + set.getIntervalSeconds() + " s is outside 10 s to 8 h");
                 return;
             }
+            done(id, offset, List.of());
             scheduler.reschedule(Duration.ofMillis(millis));
             log.info("Polling interval set to {} s by instruction {}", set.getIntervalSeconds(), id);
-            done(id, offset);
         } else if (body instanceof SyncTime sync) {
-            done(id, offset);
+            done(id, offset, List.of());
             reporter.report(ClockReport.newBuilder().setInstructionId(id).setMasterTime(sync.getMasterTime())
                     .setLocalTime(reporter.now()).setTimeZone(zone.getId()).build());
+        } else if (body instanceof JobInsert insert) {
+            upsert(id, offset, insert.getJob());
+        } else if (body instanceof JobUpdate update) {
+            if (jobs.get(update.getJob().getJobId()) == null) {
+                refuse(id, offset, "unknown job '" + update.getJob().getJobId() + "'");
+                return;
+            }
+            upsert(id, offset, update.getJob());
+        } else if (body instanceof JobDelete delete) {
+            if (jobs.get(delete.getJobId()) == null) {
+                refuse(id, offset, "unknown job '" + delete.getJobId() + "'");
+                return;
+            }
+            done(id, offset, List.of(AgentStore.deleteJob(delete.getJobId())));
+            jobs.remove(delete.getJobId());
+            executor.cancel(delete.getJobId());
+        } else if (body instanceof JobStart start) {
+            start(id, offset, start);
+        } else if (body instanceof JobStop stop) {
+            if (executor.current(stop.getJobId()) == null) {
+                refuse(id, offset, "job '" + stop.getJobId() + "' is not running");
+                return;
+            }
+            done(id, offset, List.of());
+            executor.cancel(stop.getJobId());
+        } else if (body instanceof Resync) {
+            List<StateChange> changes = new ArrayList<>();
+            jobs.all().forEach(j -> changes.add(AgentStore.deleteJob(j.getJobId())));
+            done(id, offset, changes);
+            jobs.all().forEach(j -> jobs.remove(j.getJobId()));
+            log.info("Resync: {} local job(s) dropped; the assigned set follows", changes.size());
+        } else if (body instanceof Defect defect) {
+            List<StateChange> changes = new ArrayList<>();
+            List<JobDefinition> held = jobs.all();
+            held.forEach(j -> changes.add(AgentStore.deleteJob(j.getJobId())));
+            done(id, offset, changes);
+            held.forEach(j -> {
+                jobs.remove(j.getJobId());
+                executor.cancel(j.getJobId());
+            });
+            reporter.report(DefectNotice.newBuilder().setReason(defect.getReason()).setJobsReleased(held.size())
+                    .build());
+            log.info("Defected from the master ({}); {} job(s) released", defect.getReason(), held.size());
+            onDefect.run();
         } else {
-            // Job instructions, DEFECT and RESYNC come with the job runner (issue 4); until then the master
-            // sees exactly why they did not take effect.
             refuse(id, offset, body.getClass().getSimpleName() + " is not supported by this agent version ("
                     + agentVersion + ")");
         }
+    }
+
+    private void upsert(UUID id, long offset, JobDefinition job) {
+        try {
+            JobInventory.validate(job);
+        } catch (IllegalArgumentException e) {
+            refuse(id, offset, e.getMessage());
+            return;
+        }
+        done(id, offset, List.of(AgentStore.putJob(job)));
+        jobs.put(job);
+    }
+
+    private void start(UUID id, long offset, JobStart start) {
+        JobDefinition job = jobs.get(start.getJobId());
+        if (job == null) {
+            refuse(id, offset, "unknown job '" + start.getJobId() + "'");
+            return;
+        }
+        UUID runId = UUID.randomUUID();
+        JobRun run = executor.reserve(runId, job, id.toString(), start.getStartStepId());
+        if (run == null) {
+            done(id, offset, List.of());
+            skipped(job, id.toString(), executor.current(job.getJobId()));
+            return;
+        }
+        try {
+            done(id, offset, List.of(AgentStore.putRun(new AgentStore.RunRecord(runId, job.getJobId(), "PENDING",
+                    id.toString(), start.getStartStepId()))));
+        } catch (RuntimeException e) {
+            executor.release(run);
+            throw e;
+        }
+        executor.start(run);
+    }
+
+    /** Reports a start that found an instance already running: skipped, never queued silently. */
+    void skipped(JobDefinition job, String trigger, JobRun current) {
+        reporter.report(JobOutcome.newBuilder().setRunId(UUID.randomUUID()).setJobId(job.getJobId())
+                .setJobVersion(job.getVersion()).setTrigger(trigger).setStatus(RunStatus.SKIPPED)
+                .setMessage("an instance is already running" + (current == null ? "" : " (run " + current.runId() + ")"))
+                .setStartedAt(reporter.now()).setEndedAt(reporter.now()).setDurationMillis(0).build());
     }
 
     /** Acknowledges bytes that are not an instruction at all. */
@@ -82,14 +191,12 @@ public final class InstructionApplier {
         refuse(StatusReporter.UNDECODABLE, offset, "undecodable instruction: " + reason);
     }
 
-    private void done(UUID id, long offset) {
-        reporter.ack(id, offset, null);
-        state.lastAppliedOffset(offset);
+    private void done(UUID id, long offset, List<StateChange> changes) {
+        reporter.ack(id, offset, null, changes);
     }
 
     private void refuse(UUID id, long offset, String error) {
         log.warn("Instruction {} at offset {} not applied: {}", id, offset, error);
-        reporter.ack(id, offset, error);
-        state.lastAppliedOffset(offset);
+        reporter.ack(id, offset, error, List.of());
     }
 }

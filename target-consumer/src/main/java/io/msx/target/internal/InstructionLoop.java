@@ -34,15 +34,25 @@ public final class InstructionLoop implements Runnable {
     private final Consumer<byte[], byte[]> consumer;
     private final String topic;
     private final AvroCodec<Instruction> codec;
-    private final InstructionApplier applier;
     private final CountDownLatch stopping = new CountDownLatch(1);
     private final CountDownLatch assigned = new CountDownLatch(1);
+    private final Long resumeAfter;
+    private InstructionApplier applier;
 
+    /**
+     * @param resumeAfter offset of the last instruction applied (from the agent's own store), or null: consuming
+     *                    resumes right after it, whatever Kafka's committed offset says
+     */
     public InstructionLoop(Consumer<byte[], byte[]> consumer, String topic, AvroCodec<Instruction> codec,
-                           InstructionApplier applier) {
+                           Long resumeAfter) {
         this.consumer = consumer;
         this.topic = topic;
         this.codec = codec;
+        this.resumeAfter = resumeAfter;
+    }
+
+    /** Set before {@link #run()}: the applier needs the loop to stop it on DEFECT. */
+    public void applier(InstructionApplier applier) {
         this.applier = applier;
     }
 
@@ -54,8 +64,12 @@ public final class InstructionLoop implements Runnable {
                 return;
             }
             consumer.assign(List.of(partition));
+            if (resumeAfter != null) {
+                consumer.seek(partition, resumeAfter + 1);
+            }
             assigned.countDown();
-            log.info("Consuming instructions from {}", topic);
+            log.info("Consuming instructions from {}{}", topic,
+                    resumeAfter == null ? "" : " after offset " + resumeAfter + " (last applied)");
             while (stopping.getCount() > 0) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
                 boolean complete = true;
@@ -137,6 +151,11 @@ public final class InstructionLoop implements Runnable {
     /** True once the topic exists and is assigned. */
     public boolean awaitAssigned(Duration timeout) throws InterruptedException {
         return assigned.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Stops after the instruction being applied (called from the loop's own thread, e.g. on DEFECT). */
+    public void stopAfterCurrent() {
+        stopping.countDown();
     }
 
     /** Makes {@link #run()} return soon; safe from any thread. */

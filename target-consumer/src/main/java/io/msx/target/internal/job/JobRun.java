@@ -58,6 +58,10 @@ public final class JobRun {
         return job.getJobId();
     }
 
+    public String trigger() {
+        return trigger;
+    }
+
     /** Stops the run: the current step's process tree is killed and the run ends CANCELED. */
     public void cancel() {
         canceled.countDown();
@@ -138,7 +142,9 @@ public final class JobRun {
         int attempts = 1 + Math.max(0, step.getRetryAttempts());
         for (int attempt = 1; attempt <= attempts; attempt++) {
             Instant started = now();
-            StepProcess.Result result = StepProcess.run(step, workDir, this::isCanceled, threadName);
+            StepProcess.Result result = StepProcess.run(step, workDir, java.util.Map.of(
+                    "MSX_JOB_ID", job.getJobId(), "MSX_RUN_ID", runId.toString(),
+                    "MSX_STEP_ID", Integer.toString(step.getStepId())), this::isCanceled, threadName);
             boolean ok = result.exitCode() != null && step.getSuccessExitCodes().contains(result.exitCode());
             boolean retry = !ok && !result.canceled() && attempt < attempts;
             RunStatus stepStatus = ok ? RunStatus.SUCCEEDED : result.canceled() ? RunStatus.CANCELED

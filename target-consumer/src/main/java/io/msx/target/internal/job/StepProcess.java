@@ -29,12 +29,14 @@ final class StepProcess {
     private StepProcess() {
     }
 
-    static Result run(JobStep step, Path defaultWorkDir, BooleanSupplier canceled, String threadName) {
+    static Result run(JobStep step, Path defaultWorkDir, java.util.Map<String, String> runEnv,
+                      BooleanSupplier canceled, String threadName) {
         ProcessBuilder builder = new ProcessBuilder(step.getCommand())
                 .directory((step.getWorkingDirectory() == null ? defaultWorkDir : Path.of(step.getWorkingDirectory()))
                         .toFile())
                 .redirectErrorStream(true);
         builder.environment().putAll(step.getEnv());
+        builder.environment().putAll(runEnv);
         Process process;
         try {
             process = builder.start();
