@@ -8,6 +8,7 @@ import io.msx.avro.Enlist;
 import io.msx.avro.Instruction;
 import io.msx.avro.InstructionAck;
 import io.msx.avro.JobStart;
+import io.msx.avro.JobStop;
 import io.msx.avro.PollNow;
 import io.msx.avro.SetPollInterval;
 import io.msx.avro.StatusEvent;
@@ -182,5 +183,71 @@ class TargetAgentIT {
         assertThat(events).extracting(StatusEvent::getSeq).isSorted().doesNotHaveDuplicates();
         assertThat(acks()).extracting(InstructionAck::getInstructionId)
                 .as("the restarted agent resumes after what it applied").containsExactly(first, second);
+    }
+
+    private static io.msx.avro.JobDefinition job(String id, String script) {
+        return io.msx.avro.JobDefinition.newBuilder().setJobId(id).setName(id).setSteps(List.of(
+                io.msx.avro.JobStep.newBuilder().setStepId(1).setName("only").setCommand(List.of("sh", "-c", script))
+                        .build())).build();
+    }
+
+    private List<io.msx.avro.JobOutcome> outcomes() {
+        return statusEvents().stream().filter(e -> e.getBody() instanceof io.msx.avro.JobOutcome)
+                .map(e -> (io.msx.avro.JobOutcome) e.getBody()).toList();
+    }
+
+    @Test
+    void shouldRunStartedJobsOneInstanceAtATimeAndStopThem() throws Exception {
+        agent = startAgent();
+        post("T1", io.msx.avro.JobInsert.newBuilder().setJob(job("hello", "echo hello from $MSX_JOB_ID")).build());
+        post("T1", io.msx.avro.JobInsert.newBuilder().setJob(job("sleeper", "sleep 300")).build());
+        UUID badCron = post("T1", io.msx.avro.JobInsert.newBuilder().setJob(io.msx.avro.JobDefinition.newBuilder(
+                job("bad", "true")).setSchedules(List.of(io.msx.avro.JobSchedule.newBuilder().setName("nightly")
+                .setCron("99 * * * *").build())).build()).build());
+        post("T1", JobStart.newBuilder().setJobId("hello").build());
+        post("T1", JobStart.newBuilder().setJobId("sleeper").build());
+        UUID second = post("T1", JobStart.newBuilder().setJobId("sleeper").build());
+
+        await().atMost(Duration.ofSeconds(30)).alias("hello succeeded, second sleeper start skipped").until(() ->
+                outcomes().stream().anyMatch(o -> o.getJobId().equals("hello"))
+                        && outcomes().stream().anyMatch(o -> o.getStatus() == io.msx.avro.RunStatus.SKIPPED));
+        io.msx.avro.JobOutcome hello = outcomes().stream().filter(o -> o.getJobId().equals("hello")).findFirst()
+                .orElseThrow();
+        assertThat(hello.getStatus()).isEqualTo(io.msx.avro.RunStatus.SUCCEEDED);
+        assertThat(hello.getSteps()).singleElement().satisfies(step ->
+                assertThat(step.getOutput()).isEqualTo("hello from hello\n"));
+        io.msx.avro.JobOutcome skipped = outcomes().stream()
+                .filter(o -> o.getStatus() == io.msx.avro.RunStatus.SKIPPED).findFirst().orElseThrow();
+        assertThat(skipped.getJobId()).isEqualTo("sleeper");
+        assertThat(skipped.getTrigger()).isEqualTo(second.toString());
+        assertThat(acks()).filteredOn(a -> a.getInstructionId().equals(badCron)).singleElement()
+                .satisfies(a -> assertThat(a.getError()).contains("invalid cron '99 * * * *'"));
+        assertThat(agent.jobIds()).containsExactly("hello", "sleeper");
+
+        UUID stop = post("T1", JobStop.newBuilder().setJobId("sleeper").build());
+        await().atMost(Duration.ofSeconds(30)).alias("sleeper canceled").until(() -> outcomes().stream()
+                .anyMatch(o -> o.getJobId().equals("sleeper") && o.getStatus() == io.msx.avro.RunStatus.CANCELED));
+        assertThat(acks()).filteredOn(a -> a.getInstructionId().equals(stop)).singleElement()
+                .satisfies(a -> assertThat(a.getStatus()).isEqualTo(AckStatus.APPLIED));
+        assertThat(statusEvents()).filteredOn(e -> e.getBody() instanceof io.msx.avro.JobRunStarted).hasSize(2);
+    }
+
+    @Test
+    void shouldKeepItsJobsAcrossARestartAndReportThemInCheckIns() throws Exception {
+        agent = startAgent();
+        post("T1", io.msx.avro.JobInsert.newBuilder().setJob(job("kept", "true")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> acks().size() == 1);
+        agent.close();
+
+        agent = startAgent();
+        assertThat(agent.jobIds()).containsExactly("kept");
+        UUID poll = post("T1", PollNow.newBuilder().build());
+        await().atMost(Duration.ofSeconds(30)).alias("forced check-in").until(() -> statusEvents().stream()
+                .anyMatch(e -> e.getBody() instanceof CheckIn c && poll.equals(c.getAnswersInstructionId())));
+        CheckIn checkIn = statusEvents().stream().filter(e -> e.getBody() instanceof CheckIn c
+                && poll.equals(c.getAnswersInstructionId())).map(e -> (CheckIn) e.getBody()).findFirst().orElseThrow();
+        assertThat(checkIn.getJobInventoryDigest()).hasSize(64);
+        assertThat(checkIn.getLastAppliedOffset()).isEqualTo(1L);
+        assertThat(acks()).as("nothing applied twice after the restart").hasSize(2);
     }
 }
