@@ -250,4 +250,23 @@ class TargetAgentIT {
         assertThat(checkIn.getLastAppliedOffset()).isEqualTo(1L);
         assertThat(acks()).as("nothing applied twice after the restart").hasSize(2);
     }
+
+    @Test
+    void shouldLetARunningStepFinishWhenClosedGracefully() throws Exception {
+        agent = startAgent();
+        post("T1", io.msx.avro.JobInsert.newBuilder().setJob(job("slowish", "sleep 2; echo finished")).build());
+        post("T1", JobStart.newBuilder().setJobId("slowish").build());
+        await().atMost(Duration.ofSeconds(30)).alias("run started").until(() -> statusEvents().stream()
+                .anyMatch(e -> e.getBody() instanceof io.msx.avro.JobRunStarted));
+
+        agent.close(); // as on SIGTERM: no new runs, running steps may finish within shutdown.grace.ms
+
+        assertThat(agent.state()).isEqualTo(TargetAgent.State.STOPPED);
+        await().atMost(Duration.ofSeconds(30)).alias("outcome delivered before the spool closed")
+                .until(() -> !outcomes().isEmpty());
+        assertThat(outcomes()).singleElement().satisfies(o -> {
+            assertThat(o.getStatus()).isEqualTo(io.msx.avro.RunStatus.SUCCEEDED);
+            assertThat(o.getSteps().get(0).getOutput()).isEqualTo("finished\n");
+        });
+    }
 }
