@@ -1,7 +1,11 @@
 package io.msx.target;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.msx.avro.CheckInTrigger;
 import io.msx.avro.Enlist;
 import io.msx.avro.Instruction;
@@ -13,6 +17,7 @@ import io.msx.avro.StatusEvent;
 import io.msx.schemas.AvroCodec;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.spool.StatusSpool;
+import io.msx.target.internal.AgentHttpServer;
 import io.msx.target.internal.AgentState;
 import io.msx.target.internal.AgentStore;
 import io.msx.target.internal.CheckInScheduler;
@@ -79,8 +84,18 @@ public final class TargetAgent implements AutoCloseable {
     private Thread loopThread;
     private Thread schedulerThread;
 
+    private AgentHttpServer http;
+
+    /** An agent with its own Prometheus registry (served at /metrics when http.port is set) and JVM meters. */
     public TargetAgent(TargetAgentConfig config, Clock clock) {
-        this(config, clock, new SimpleMeterRegistry());
+        this(config, clock, jvmMeters(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)));
+    }
+
+    private static MeterRegistry jvmMeters(MeterRegistry registry) {
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        return registry;
     }
 
     public TargetAgent(TargetAgentConfig config, Clock clock, MeterRegistry meters) {
@@ -135,6 +150,12 @@ public final class TargetAgent implements AutoCloseable {
         schedulerThread = new Thread(jobScheduler, "msx-target-" + name + "-scheduler");
         schedulerThread.start();
         checkIns.start();
+        if (config.httpPort() >= 0) {
+            PrometheusMeterRegistry prometheus = meters instanceof PrometheusMeterRegistry p ? p
+                    : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            http = new AgentHttpServer(config.httpHost(), config.httpPort(), name, this::health, prometheus);
+            http.start();
+        }
         log.info("Target agent {} started ({} job(s), poll interval {}, data in {})", name, inventory.all().size(),
                 agentState.pollInterval(), config.dataDir());
     }
@@ -204,6 +225,19 @@ public final class TargetAgent implements AutoCloseable {
         return topicPrefix + "target." + target;
     }
 
+    private AgentHttpServer.Health health() {
+        boolean consuming = loop != null && loop.isConsuming();
+        boolean healthy = state.get() == State.RUNNING && consuming;
+        return new AgentHttpServer.Health(healthy, "{\"target\":\"" + name + "\",\"state\":\"" + state.get()
+                + "\",\"consuming\":" + consuming + ",\"spoolDepth\":" + spool.stats().depth()
+                + ",\"runningJobs\":" + executor.runningJobs().size() + "}");
+    }
+
+    /** Port of /health and /metrics, or -1 when they are off. */
+    public int httpPort() {
+        return http == null ? -1 : http.port();
+    }
+
     private void checkIn(CheckInTrigger trigger) {
         reporter.checkIn(trigger, null, config.timeZone(), AgentVersion.current());
     }
@@ -251,6 +285,9 @@ public final class TargetAgent implements AutoCloseable {
         state.set(State.STOPPING);
         log.info("Target agent {}: {} -> {}", name, current, State.STOPPING);
         long deadline = System.nanoTime() + timeout.toNanos();
+        if (http != null) {
+            http.close();
+        }
         if (loop != null) {
             loop.shutdown();
             jobScheduler.stop();

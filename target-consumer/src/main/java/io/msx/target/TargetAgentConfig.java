@@ -27,6 +27,8 @@ public final class TargetAgentConfig extends MsxClientConfig {
     public static final String SPOOL_MAX_BYTES_CONFIG = StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG;
     public static final String JOBS_MAX_CONCURRENT_CONFIG = "jobs.max.concurrent";
     public static final String SHUTDOWN_GRACE_MS_CONFIG = "shutdown.grace.ms";
+    public static final String HTTP_HOST_CONFIG = "http.host";
+    public static final String HTTP_PORT_CONFIG = "http.port";
 
     public static final long MIN_POLL_INTERVAL_MS = Duration.ofSeconds(10).toMillis();
     public static final long MAX_POLL_INTERVAL_MS = Duration.ofHours(8).toMillis();
@@ -54,7 +56,12 @@ public final class TargetAgentConfig extends MsxClientConfig {
                             + "runs twice at once).")
             .define(SHUTDOWN_GRACE_MS_CONFIG, ConfigDef.Type.LONG, 30_000L, ConfigDef.Range.atLeast(0),
                     ConfigDef.Importance.MEDIUM, "On shutdown, how long running job steps may go on before they are "
-                            + "canceled.");
+                            + "canceled.")
+            .define(HTTP_HOST_CONFIG, ConfigDef.Type.STRING, "127.0.0.1", ConfigDef.Importance.LOW,
+                    "Interface of the /health and /metrics endpoints (0.0.0.0 in a container).")
+            .define(HTTP_PORT_CONFIG, ConfigDef.Type.INT, -1, ConfigDef.Range.between(-1, 65535),
+                    ConfigDef.Importance.MEDIUM, "Port of the /health and /metrics endpoints; -1 turns them off, 0 "
+                            + "picks a free port.");
 
     public TargetAgentConfig(Map<String, ?> values) {
         super(CONFIG_DEF, values);
@@ -88,6 +95,14 @@ public final class TargetAgentConfig extends MsxClientConfig {
                 StatusSpoolConfig.SPOOL_DIR_CONFIG, dataDir().resolve("spool").toString(),
                 StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG, getLong(SPOOL_MAX_BYTES_CONFIG),
                 StatusSpoolConfig.SPOOL_STATE_COLUMN_FAMILIES_CONFIG, String.join(",", stateColumnFamilies)));
+    }
+
+    public String httpHost() {
+        return getString(HTTP_HOST_CONFIG);
+    }
+
+    public int httpPort() {
+        return getInt(HTTP_PORT_CONFIG);
     }
 
     public int jobsMaxConcurrent() {

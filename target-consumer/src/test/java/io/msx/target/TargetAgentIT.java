@@ -98,12 +98,17 @@ class TargetAgentIT {
     }
 
     private TargetAgent startAgent() throws InterruptedException {
+        return startAgent(-1);
+    }
+
+    private TargetAgent startAgent(int httpPort) throws InterruptedException {
         TargetAgent started = new TargetAgent(new TargetAgentConfig(Map.of(
                 TargetAgentConfig.TARGET_NAME_CONFIG, "T1",
                 TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
                 TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
                 TargetAgentConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
                 TargetAgentConfig.DATA_DIR_CONFIG, data.toString(),
+                TargetAgentConfig.HTTP_PORT_CONFIG, httpPort,
                 TargetAgentConfig.TIME_ZONE_CONFIG, "Asia/Tokyo")), Clock.systemUTC());
         started.start();
         assertThat(started.awaitConsuming(Duration.ofSeconds(30))).isTrue();
@@ -268,5 +273,21 @@ class TargetAgentIT {
             assertThat(o.getStatus()).isEqualTo(io.msx.avro.RunStatus.SUCCEEDED);
             assertThat(o.getSteps().get(0).getOutput()).isEqualTo("finished\n");
         });
+    }
+
+    @Test
+    void shouldServeHealthAndPrometheusMetrics() throws Exception {
+        agent = startAgent(0);
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        String base = "http://127.0.0.1:" + agent.httpPort();
+        java.net.http.HttpResponse<String> health = http.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(base + "/health")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        java.net.http.HttpResponse<String> metrics = http.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(base + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(health.body()).contains("\"state\":\"RUNNING\"").contains("\"consuming\":true");
+        assertThat(metrics.statusCode()).isEqualTo(200);
+        assertThat(metrics.body()).contains("msx_spool_depth{spool=\"T1\"}").contains("jvm_memory_used_bytes");
     }
 }

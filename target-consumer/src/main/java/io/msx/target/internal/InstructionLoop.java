@@ -153,6 +153,11 @@ public final class InstructionLoop implements Runnable {
         return assigned.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** True while the loop consumes its topic. */
+    public boolean isConsuming() {
+        return assigned.getCount() == 0 && stopping.getCount() > 0;
+    }
+
     /** Stops after the instruction being applied (called from the loop's own thread, e.g. on DEFECT). */
     public void stopAfterCurrent() {
         stopping.countDown();
