@@ -55,6 +55,7 @@ public final class MasterPublisher implements AutoCloseable {
     private final Clock clock;
     private final Topics topics;
     private final TargetRegistry registry;
+    private final io.msx.master.internal.JobRegistry jobs = new io.msx.master.internal.JobRegistry();
     private final AtomicReference<State> state = new AtomicReference<>(State.CREATED);
     private TopicAdmin admin;
     private CommandLoop commandLoop;
@@ -100,7 +101,7 @@ public final class MasterPublisher implements AutoCloseable {
                 topics.prefix() + "master." + id);
         transactional.initTransactions();
         commandLoop = new CommandLoop(newConsumer("msx-master-" + id + "-commands", topics.prefix() + "master"),
-                transactional, topics, new CommandProcessor(registry, clock), admin,
+                transactional, topics, new CommandProcessor(registry, jobs, clock), admin,
                 AvroCodec.of(Command.class, schemaRegistry, true),
                 AvroCodec.of(CommandResult.class, schemaRegistry, true),
                 AvroCodec.of(Instruction.class, schemaRegistry, true));
@@ -113,7 +114,7 @@ public final class MasterPublisher implements AutoCloseable {
         statusThread.start();
         commandThread.start();
         rest = new RestServer(config.httpHost(), config.httpPort(), id, Json.mapper(), this::targets, this::target,
-                this::health);
+                this::health, this::jobs, this::history);
         rest.start();
     }
 
@@ -156,6 +157,19 @@ public final class MasterPublisher implements AutoCloseable {
     public Optional<TargetView> target(String name) {
         return registry.view(name).map(v -> v.withUnreadInstructions(admin.lag(Map.of(topics.target(name),
                 TargetAgent.consumerGroup(topics.prefix(), name))).get(topics.target(name))));
+    }
+
+    /** Every job definition the master holds. */
+    public List<JobView> jobs() {
+        return jobs.all().stream().map(j -> new JobView(j.getJobId(), j.getName(), j.getVersion(), j.getEnabled(),
+                j.getTargets(), j.getSteps().size(),
+                j.getSchedules().stream().map(io.msx.avro.JobSchedule::getName).toList())).toList();
+    }
+
+    /** A job's runs on every target, oldest first; empty when the master knows no such job and no runs of it. */
+    public Optional<List<JobRunView>> history(String jobId) {
+        List<JobRunView> runs = registry.history(jobId);
+        return runs.isEmpty() && jobs.get(jobId).isEmpty() ? Optional.empty() : Optional.of(runs);
     }
 
     private Map<String, Object> health() {

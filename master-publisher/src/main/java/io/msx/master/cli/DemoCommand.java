@@ -29,9 +29,11 @@ import java.util.stream.Collectors;
 /**
  * {@code msx demo}: the embedded default, end to end. Starts a real KRaft broker and a real Apicurio registry on
  * 127.0.0.1, a master and two target agents (in this JVM, each with its own Kafka clients), then runs
- * {@code msx target poll --all --wait} and {@code msx target list} exactly as an operator would, and stops.
+ * {@code msx target poll --all --wait}, {@code msx target list}, {@code msx job create} and
+ * {@code msx job start --wait} exactly as an operator would, and stops.
  */
-@Command(name = "demo", description = "Run the local stack, a master and two targets; force-poll them; show the table.")
+@Command(name = "demo", description = "Run the local stack, a master and two targets; force-poll them, show the "
+        + "table, then post a job to both and run it.")
 public final class DemoCommand implements Callable<Integer> {
 
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
@@ -84,7 +86,21 @@ public final class DemoCommand implements Callable<Integer> {
                 if (rc != ExitCodes.OK) {
                     return rc;
                 }
-                return run(out, err, "$ msx target list", concat(new String[] {"target", "list"}, connection));
+                rc = run(out, err, "$ msx target list", concat(new String[] {"target", "list"}, connection));
+                if (rc != ExitCodes.OK) {
+                    return rc;
+                }
+                Path jobFile = data.resolve("hello.yaml");
+                try (var in = DemoCommand.class.getResourceAsStream("demo-job.yaml")) {
+                    Files.copy(in, jobFile);
+                }
+                rc = run(out, err, "$ msx job create -f hello.yaml", concat(
+                        new String[] {"job", "create", "-f", jobFile.toString()}, connection));
+                if (rc != ExitCodes.OK) {
+                    return rc;
+                }
+                return run(out, err, "$ msx job start hello --wait", concat(
+                        new String[] {"job", "start", "hello", "--wait", "--timeout", "60s"}, connection));
             } finally {
                 for (TargetAgent agent : agents) {
                     agent.close(Duration.ofSeconds(10));

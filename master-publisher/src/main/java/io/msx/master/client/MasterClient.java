@@ -33,6 +33,15 @@ public final class MasterClient {
         return get("/targets/" + name, new TypeReference<TargetView>() { });
     }
 
+    public List<io.msx.master.JobView> jobs() {
+        return get("/jobs", new TypeReference<List<io.msx.master.JobView>>() { }).orElseThrow();
+    }
+
+    /** A job's runs on every target, or empty when the master knows no such job. */
+    public Optional<List<io.msx.master.JobRunView>> history(String jobId) {
+        return get("/jobs/" + jobId + "/history", new TypeReference<List<io.msx.master.JobRunView>>() { });
+    }
+
     private <T> Optional<T> get(String path, TypeReference<T> type) {
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10))
                 .GET().build();

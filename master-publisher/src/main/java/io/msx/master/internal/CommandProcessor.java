@@ -1,6 +1,18 @@
 package io.msx.master.internal;
 
 import io.msx.avro.Command;
+import io.msx.avro.DeleteJob;
+import io.msx.avro.JobDefinition;
+import io.msx.avro.JobDelete;
+import io.msx.avro.JobInsert;
+import io.msx.avro.JobStart;
+import io.msx.avro.JobStop;
+import io.msx.avro.JobUpdate;
+import io.msx.avro.StartJob;
+import io.msx.avro.StopJob;
+import io.msx.avro.UpsertJob;
+import io.msx.avro.UpsertMode;
+import io.msx.target.Jobs;
 import io.msx.avro.CommandResult;
 import io.msx.avro.CommandStatus;
 import io.msx.avro.EnlistTarget;
@@ -33,10 +45,12 @@ public final class CommandProcessor {
     static final int MAX_POLL_SECONDS = (int) Duration.ofHours(8).toSeconds();
 
     private final TargetRegistry registry;
+    private final JobRegistry jobs;
     private final Clock clock;
 
-    public CommandProcessor(TargetRegistry registry, Clock clock) {
+    public CommandProcessor(TargetRegistry registry, JobRegistry jobs, Clock clock) {
         this.registry = registry;
+        this.jobs = jobs;
         this.clock = clock;
     }
 
@@ -69,6 +83,40 @@ public final class CommandProcessor {
                 return fanOut(command, sync.getTargets(), "SYNC_TIME",
                         t -> SyncTime.newBuilder().setMasterTime(now).build());
             }
+            if (body instanceof UpsertJob upsert) {
+                return upsertJob(command, upsert);
+            }
+            if (body instanceof DeleteJob delete) {
+                JobDefinition job = jobs.get(delete.getJobId()).orElse(null);
+                if (job == null) {
+                    return reject(command, "unknown job '" + delete.getJobId() + "'");
+                }
+                jobs.remove(job.getJobId());
+                return post(command, job.getTargets(), "JOB_DELETE", t -> JobDelete.newBuilder()
+                        .setJobId(job.getJobId()).build(), job.getJobId());
+            }
+            if (body instanceof StartJob start) {
+                JobDefinition job = jobs.get(start.getJobId()).orElse(null);
+                if (job == null) {
+                    return reject(command, "unknown job '" + start.getJobId() + "'");
+                }
+                List<String> targets = start.getTargets().isEmpty() ? job.getTargets() : start.getTargets();
+                List<String> foreign = targets.stream().filter(t -> !job.getTargets().contains(t)).toList();
+                if (!foreign.isEmpty()) {
+                    return reject(command, "job '" + job.getJobId() + "' is not assigned to " + foreign);
+                }
+                return post(command, targets, "JOB_START", t -> JobStart.newBuilder().setJobId(job.getJobId())
+                        .setStartStepId(start.getStartStepId()).build(), job.getJobId());
+            }
+            if (body instanceof StopJob stop) {
+                JobDefinition job = jobs.get(stop.getJobId()).orElse(null);
+                if (job == null) {
+                    return reject(command, "unknown job '" + stop.getJobId() + "'");
+                }
+                List<String> targets = stop.getTargets().isEmpty() ? job.getTargets() : stop.getTargets();
+                return post(command, targets, "JOB_STOP", t -> JobStop.newBuilder().setJobId(job.getJobId()).build(),
+                        job.getJobId());
+            }
             if (body instanceof EnlistTarget enlist) {
                 Topics.requireValidTargetName(enlist.getTarget());
                 registry.preRegister(enlist.getTarget(), enlist.getLocation());
@@ -79,6 +127,71 @@ public final class CommandProcessor {
             return reject(command, e.getMessage());
         }
         return reject(command, body.getClass().getSimpleName() + " is not supported by this master version yet");
+    }
+
+    private Decision upsertJob(Command command, UpsertJob upsert) {
+        JobDefinition requested = upsert.getJob();
+        JobDefinition existing = jobs.get(requested.getJobId()).orElse(null);
+        if (existing != null && upsert.getMode() == UpsertMode.CREATE) {
+            return reject(command, "duplicate job '" + requested.getJobId() + "' (use update)");
+        }
+        if (existing == null && upsert.getMode() == UpsertMode.UPDATE) {
+            return reject(command, "unknown job '" + requested.getJobId() + "'");
+        }
+        if (!requested.getGroups().isEmpty()) {
+            return reject(command, "target groups are not supported by this master version yet");
+        }
+        if (requested.getTargets().isEmpty()) {
+            return reject(command, "job '" + requested.getJobId() + "' names no targets");
+        }
+        try {
+            Jobs.validate(requested);
+        } catch (IllegalArgumentException e) {
+            return reject(command, e.getMessage());
+        }
+        List<String> unknown = requested.getTargets().stream().filter(t -> !registry.contains(t)).toList();
+        if (!unknown.isEmpty()) {
+            return reject(command, "unknown target" + (unknown.size() == 1 ? " '" + unknown.get(0) + "'"
+                    : "s " + unknown));
+        }
+        JobDefinition job = JobDefinition.newBuilder(requested)
+                .setVersion(existing == null ? 1 : existing.getVersion() + 1).build();
+        List<String> before = existing == null ? List.of() : existing.getTargets();
+        Instant now = now();
+        List<Instruction> instructions = new ArrayList<>();
+        List<PostedInstruction> posted = new ArrayList<>();
+        for (String target : job.getTargets().stream().distinct().toList()) {
+            boolean held = before.contains(target);
+            add(command, target, held ? JobUpdate.newBuilder().setJob(job).build()
+                    : JobInsert.newBuilder().setJob(job).build(), held ? "JOB_UPDATE" : "JOB_INSERT", now,
+                    instructions, posted);
+        }
+        for (String target : before) {
+            if (!job.getTargets().contains(target)) {
+                add(command, target, JobDelete.newBuilder().setJobId(job.getJobId()).build(), "JOB_DELETE", now,
+                        instructions, posted);
+            }
+        }
+        jobs.put(job);
+        return new Decision(result(command, CommandStatus.ACCEPTED, null, posted), instructions, List.of());
+    }
+
+    /** Posts one instruction per target to targets that must all be enlisted. */
+    private Decision post(Command command, List<String> targets, String operation, Function<String, Object> bodyFor,
+                          String jobId) {
+        if (targets.isEmpty()) {
+            return reject(command, "job '" + jobId + "' has no targets to post to");
+        }
+        return fanOut(command, targets, operation, bodyFor);
+    }
+
+    private void add(Command command, String target, Object body, String operation, Instant now,
+                     List<Instruction> instructions, List<PostedInstruction> posted) {
+        UUID id = UUID.randomUUID();
+        instructions.add(Instruction.newBuilder().setInstructionId(id).setTarget(target)
+                .setCommandId(command.getCommandId()).setPostedAt(now).setBody(body).build());
+        posted.add(PostedInstruction.newBuilder().setTarget(target).setInstructionId(id).setOperation(operation)
+                .build());
     }
 
     /** A rejection for a command that could not even be read, when its id could. */

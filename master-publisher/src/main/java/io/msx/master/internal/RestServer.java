@@ -35,6 +35,17 @@ public final class RestServer implements AutoCloseable {
 
     public RestServer(String host, int port, String masterId, ObjectMapper json, Supplier<List<TargetView>> targets,
                       Function<String, Optional<TargetView>> target, Supplier<Map<String, Object>> health) {
+        this(host, port, masterId, json, targets, target, health, List::of, id -> Optional.empty());
+    }
+
+    /**
+     * @param jobs every job, for {@code GET /jobs}
+     * @param history a job's runs on every target, for {@code GET /jobs/<id>/history}; empty for an unknown job
+     */
+    public RestServer(String host, int port, String masterId, ObjectMapper json, Supplier<List<TargetView>> targets,
+                      Function<String, Optional<TargetView>> target, Supplier<Map<String, Object>> health,
+                      Supplier<List<io.msx.master.JobView>> jobs,
+                      Function<String, Optional<List<io.msx.master.JobRunView>>> history) {
         this.json = json;
         AtomicInteger threads = new AtomicInteger();
         this.executor = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(100),
@@ -56,6 +67,22 @@ public final class RestServer implements AutoCloseable {
             } else {
                 String name = path.substring("/targets/".length());
                 respond(exchange, () -> target.apply(name).map(Object.class::cast));
+            }
+        });
+        jobsContext(jobs, history);
+    }
+
+    private void jobsContext(Supplier<List<io.msx.master.JobView>> jobs,
+                             Function<String, Optional<List<io.msx.master.JobRunView>>> history) {
+        server.createContext("/jobs", exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            if (path.equals("/jobs") || path.equals("/jobs/")) {
+                respond(exchange, () -> Optional.of(jobs.get()));
+            } else if (path.endsWith("/history")) {
+                String id = path.substring("/jobs/".length(), path.length() - "/history".length());
+                respond(exchange, () -> history.apply(id).map(Object.class::cast));
+            } else {
+                respond(exchange, Optional::empty);
             }
         });
     }

@@ -4,6 +4,7 @@ import io.msx.avro.CheckIn;
 import io.msx.avro.ClockReport;
 import io.msx.avro.Enlist;
 import io.msx.avro.InstructionAck;
+import io.msx.avro.JobOutcome;
 import io.msx.avro.StatusEvent;
 import io.msx.master.TargetStatus;
 import io.msx.master.TargetView;
@@ -26,6 +27,8 @@ public final class TargetRegistry {
 
     /** Check-ins a target may miss before it is suspected offline. */
     static final int MISSED_POLLS_BEFORE_SUSPECT = 3;
+    /** Job runs kept per target for history. */
+    static final int HISTORY_PER_TARGET = 200;
 
     private final Clock clock;
     private final ConcurrentMap<String, Entry> targets = new ConcurrentHashMap<>();
@@ -69,6 +72,14 @@ public final class TargetRegistry {
         return entry == null ? Optional.empty() : Optional.of(entry.view(clock.instant()));
     }
 
+    /** Runs of a job on every target, oldest first. */
+    public List<io.msx.master.JobRunView> history(String jobId) {
+        List<io.msx.master.JobRunView> runs = new java.util.ArrayList<>();
+        targets.values().forEach(e -> runs.addAll(e.history(jobId)));
+        runs.sort(Comparator.comparing(io.msx.master.JobRunView::startedAt));
+        return runs;
+    }
+
     public List<TargetView> views() {
         Instant now = clock.instant();
         return targets.values().stream().map(e -> e.view(now)).sorted(Comparator.comparing(TargetView::name)).toList();
@@ -77,6 +88,8 @@ public final class TargetRegistry {
     private static final class Entry {
         private final String name;
         private long lastSeq;
+        private final java.util.ArrayDeque<io.msx.master.JobRunView> history = new java.util.ArrayDeque<>();
+        private final java.util.Set<String> seenRuns = new java.util.HashSet<>();
         private String location;
         private String agentVersion;
         private String timeZone;
@@ -132,10 +145,33 @@ public final class TargetRegistry {
                 spoolFull = checkIn.getSpoolFull();
             } else if (body instanceof ClockReport report) {
                 clockOffsetMillis = Duration.between(report.getMasterTime(), report.getLocalTime()).toMillis();
+            } else if (body instanceof JobOutcome outcome) {
+                record(outcome);
             } else if (body instanceof InstructionAck) {
                 // The download list (per-instruction state) is kept by the views of the master issue.
             }
             return true;
+        }
+
+        /** Keeps a run once (deduplicated by run id), dropping the oldest beyond the bound. */
+        private void record(JobOutcome outcome) {
+            String runId = outcome.getRunId().toString();
+            if (!seenRuns.add(runId)) {
+                return;
+            }
+            List<io.msx.master.JobRunView.Step> steps = outcome.getSteps().stream().map(s -> new io.msx.master.JobRunView.Step(
+                    s.getStepId(), s.getName(), s.getAttempt(), s.getStatus().name(), s.getExitCode(), s.getMessage(),
+                    s.getOutput(), s.getOutputTruncated())).toList();
+            history.addLast(new io.msx.master.JobRunView(name, runId, outcome.getJobId(), outcome.getJobVersion(),
+                    outcome.getTrigger(), outcome.getStatus().name(), outcome.getMessage(), outcome.getStartedAt(),
+                    outcome.getEndedAt(), outcome.getDurationMillis(), steps));
+            if (history.size() > HISTORY_PER_TARGET) {
+                seenRuns.remove(history.removeFirst().runId());
+            }
+        }
+
+        synchronized List<io.msx.master.JobRunView> history(String jobId) {
+            return history.stream().filter(r -> r.jobId().equals(jobId)).toList();
         }
 
         synchronized TargetView view(Instant now) {

@@ -24,7 +24,7 @@ class CommandProcessorTest {
 
     private final MutableClock clock = new MutableClock(Instant.parse("2026-11-25T10:00:00Z"));
     private final TargetRegistry registry = new TargetRegistry(clock);
-    private final CommandProcessor processor = new CommandProcessor(registry, clock);
+    private final CommandProcessor processor = new CommandProcessor(registry, new JobRegistry(), clock);
 
     @BeforeEach
     void enlistTwo() {
@@ -95,8 +95,53 @@ class CommandProcessorTest {
 
     @Test
     void shouldSayPlainlyWhatItDoesNotSupportYet() {
-        CommandProcessor.Decision decision = processor.process(command(DeleteJob.newBuilder().setJobId("j").build()));
+        CommandProcessor.Decision decision = processor.process(command(io.msx.avro.DeleteGroup.newBuilder()
+                .setGroup("g").build()));
         assertThat(decision.result().getStatus()).isEqualTo(CommandStatus.REJECTED);
-        assertThat(decision.result().getReason()).isEqualTo("DeleteJob is not supported by this master version yet");
+        assertThat(decision.result().getReason()).isEqualTo("DeleteGroup is not supported by this master version yet");
+        assertThat(processor.process(command(DeleteJob.newBuilder().setJobId("j").build())).result().getReason())
+                .isEqualTo("unknown job 'j'");
+    }
+
+    private static io.msx.avro.JobDefinition job(String id, List<String> targets) {
+        return io.msx.avro.JobDefinition.newBuilder().setJobId(id).setName(id).setTargets(targets)
+                .setSteps(List.of(io.msx.avro.JobStep.newBuilder().setStepId(1).setName("s")
+                        .setCommand(List.of("true")).build())).build();
+    }
+
+    @Test
+    void shouldInsertThenUpdateAndDeleteAJobOnTheRightTargets() {
+        CommandProcessor.Decision created = processor.process(command(io.msx.avro.UpsertJob.newBuilder()
+                .setJob(job("backup", List.of("T1"))).setMode(io.msx.avro.UpsertMode.CREATE).build()));
+        assertThat(created.result().getInstructions()).extracting(p -> p.getTarget() + ":" + p.getOperation())
+                .containsExactly("T1:JOB_INSERT");
+        assertThat(((io.msx.avro.JobInsert) created.instructions().get(0).getBody()).getJob().getVersion()).isEqualTo(1);
+
+        assertThat(processor.process(command(io.msx.avro.UpsertJob.newBuilder().setJob(job("backup", List.of("T1")))
+                .setMode(io.msx.avro.UpsertMode.CREATE).build())).result().getReason())
+                .isEqualTo("duplicate job 'backup' (use update)");
+
+        CommandProcessor.Decision moved = processor.process(command(io.msx.avro.UpsertJob.newBuilder()
+                .setJob(job("backup", List.of("T2"))).setMode(io.msx.avro.UpsertMode.UPDATE).build()));
+        assertThat(moved.result().getInstructions()).extracting(p -> p.getTarget() + ":" + p.getOperation())
+                .containsExactly("T2:JOB_INSERT", "T1:JOB_DELETE");
+
+        CommandProcessor.Decision started = processor.process(command(io.msx.avro.StartJob.newBuilder()
+                .setJobId("backup").build()));
+        assertThat(started.result().getInstructions()).extracting(p -> p.getTarget() + ":" + p.getOperation())
+                .containsExactly("T2:JOB_START");
+    }
+
+    @Test
+    void shouldRejectJobsThatCannotRunOrGoNowhere() {
+        io.msx.avro.JobDefinition badCron = io.msx.avro.JobDefinition.newBuilder(job("j", List.of("T1")))
+                .setSchedules(List.of(io.msx.avro.JobSchedule.newBuilder().setName("s").setCron("nope").build()))
+                .build();
+        assertThat(processor.process(command(io.msx.avro.UpsertJob.newBuilder().setJob(badCron).build()))
+                .result().getReason()).contains("invalid cron 'nope'");
+        assertThat(processor.process(command(io.msx.avro.UpsertJob.newBuilder().setJob(job("j", List.of("T7")))
+                .build())).result().getReason()).isEqualTo("unknown target 'T7'");
+        assertThat(processor.process(command(io.msx.avro.UpsertJob.newBuilder().setJob(job("j", List.of()))
+                .build())).result().getReason()).isEqualTo("job 'j' names no targets");
     }
 }

@@ -1,0 +1,19 @@
+package io.msx.target;
+
+import io.msx.avro.JobDefinition;
+import io.msx.target.internal.JobInventory;
+
+/** Rules every job definition must meet; the master checks them before posting a job, the agent before storing it. */
+public final class Jobs {
+
+    private Jobs() {
+    }
+
+    /**
+     * @throws IllegalArgumentException naming what makes the definition unrunnable (no steps, a go-to-step to a
+     *                                  missing step, an invalid cron or time zone, ...)
+     */
+    public static void validate(JobDefinition job) {
+        JobInventory.validate(job);
+    }
+}
