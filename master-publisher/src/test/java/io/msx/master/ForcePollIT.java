@@ -188,4 +188,34 @@ class ForcePollIT {
         }
         return found;
     }
+
+    @Test
+    void shouldRunAJobOnBothTargetsAndShowItsHistory() throws Exception {
+        Path file = data.resolve("job.yaml");
+        java.nio.file.Files.writeString(file, """
+                id: it-job
+                targets: [T1, T2]
+                steps:
+                  - name: hello
+                    command: [sh, -c, "echo hi from $MSX_JOB_ID"]
+                """);
+        Run created = msx("job", "create", "-f", file.toString());
+        assertThat(created.exitCode()).as("stderr: %s", created.err()).isZero();
+        assertThat(created.out()).contains("T1  JOB_INSERT posted").contains("T2  JOB_INSERT posted");
+        assertThat(msx("job", "create", "-f", file.toString()).err()).contains("duplicate job 'it-job'");
+
+        Run started = msx("job", "start", "it-job", "--wait");
+
+        assertThat(started.exitCode()).as("stderr: %s", started.err()).isZero();
+        List<JobRunView> history = master.history("it-job").orElseThrow();
+        assertThat(history).extracting(JobRunView::target).containsExactlyInAnyOrder("T1", "T2");
+        assertThat(history).allSatisfy(run -> {
+            assertThat(run.status()).isEqualTo("SUCCEEDED");
+            assertThat(run.steps()).singleElement().satisfies(s -> assertThat(s.output()).isEqualTo("hi from it-job\n"));
+        });
+        Run shown = msx("job", "history", "it-job");
+        assertThat(shown.out()).contains("SUCCEEDED").contains("hi from it-job");
+        assertThat(msx("job", "list").out()).contains("it-job").contains("T1,T2");
+        assertThat(msx("job", "start", "nope").err()).contains("unknown job 'nope'");
+    }
 }
