@@ -11,7 +11,19 @@ public final class Bench {
             SpoolBench.main();
             return;
         }
-        System.err.println("usage: msx-bench spool");
+        if (args.length == 1 && args[0].equals("agent")) {
+            AgentBench.main();
+            return;
+        }
+        if (args.length > 0 && args[0].equals("agent-child")) {
+            AgentBench.agentChild(args);
+            return;
+        }
+        if (args.length > 0 && args[0].equals("consumer-child")) {
+            AgentBench.consumerChild(args);
+            return;
+        }
+        System.err.println("usage: msx-bench spool|agent");
         System.exit(2);
     }
 }

@@ -10,7 +10,11 @@ final class Table {
 
     void add(String measurement, String unit, double baseline, double msx) {
         rows.add(new String[] {measurement, String.format("%,.0f %s", baseline, unit),
-            String.format("%,.0f %s", msx, unit), String.format("%.2f", msx / baseline)});
+            String.format("%,.0f %s", msx, unit), ratio(msx / baseline)});
+    }
+
+    private static String ratio(double r) {
+        return r >= 0.1 ? String.format("%.2f", r) : String.format("%.4f", r);
     }
 
     void print(String baselineName) {

@@ -72,14 +72,12 @@ public final class InstructionLoop implements Runnable {
                     resumeAfter == null ? "" : " after offset " + resumeAfter + " (last applied)");
             while (stopping.getCount() > 0) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
-                boolean complete = true;
                 for (ConsumerRecord<byte[], byte[]> record : records) {
                     if (!handle(record, partition)) {
-                        complete = false; // seeked back to retry this record after a pause
-                        break;
+                        break; // seeked back to retry this record after a pause: the position says so
                     }
                 }
-                if (complete && !records.isEmpty()) {
+                if (!records.isEmpty()) {
                     commitPosition(partition);
                 }
             }
@@ -104,7 +102,8 @@ public final class InstructionLoop implements Runnable {
             if (instruction != null) {
                 applier.apply(instruction, record.offset());
             }
-            consumer.commitSync(Map.of(partition, new OffsetAndMetadata(record.offset() + 1)));
+            // The offset that counts is in RocksDB with the ack; Kafka's copy (for the master's lag) is committed
+            // once per batch.
             return true;
         } catch (MsxRetriableException e) {
             log.warn("Instruction at {}@{} not applied yet, retrying in {}: {}", topic, record.offset(),
@@ -116,8 +115,8 @@ public final class InstructionLoop implements Runnable {
     }
 
     /**
-     * Commits the position after a whole batch: it lies past transaction markers, which take offsets of their own,
-     * so the master's lag (end offset minus committed) reads 0 once everything is applied.
+     * Commits the position after a whole batch, for the master's lag only (the agent resumes from its own store): it
+     * lies past transaction markers, which take offsets of their own, so the lag reads 0 once everything is applied.
      */
     private void commitPosition(TopicPartition partition) {
         long position = consumer.position(partition);
