@@ -12,7 +12,10 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code msx agent run --name T1}: runs a target agent until SIGTERM. */
+/**
+ * {@code msx agent run --name T1}: runs a target agent until SIGTERM, then stops taking instructions and schedule
+ * firings, lets running steps finish for up to {@code shutdown.grace.ms}, flushes what it can and closes.
+ */
 @Command(name = "run", description = "Run a target agent until stopped (SIGTERM or Ctrl-C).")
 public final class AgentRunCommand implements Callable<Integer> {
 
@@ -34,6 +37,9 @@ public final class AgentRunCommand implements Callable<Integer> {
     @Option(names = "--topic-prefix", description = "Prefix of every msx topic.")
     String topicPrefix;
 
+    @Option(names = "--http-port", description = "Port of /health and /metrics (-1 off, 0 any free port).")
+    Integer httpPort;
+
     @Override
     public Integer call() throws Exception {
         Map<String, Object> explicit = new HashMap<>();
@@ -42,6 +48,7 @@ public final class AgentRunCommand implements Callable<Integer> {
         explicit.put(TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, schemaRegistryUrl);
         explicit.put(TargetAgentConfig.DATA_DIR_CONFIG, dataDir);
         explicit.put(TargetAgentConfig.TOPIC_PREFIX_CONFIG, topicPrefix);
+        explicit.put(TargetAgentConfig.HTTP_PORT_CONFIG, httpPort);
         TargetAgent agent = new TargetAgent(TargetAgentConfig.load(explicit, config, System.getenv()),
                 Clock.systemUTC());
         agent.start();
