@@ -137,7 +137,7 @@ public final class CommandLoop implements Runnable {
             admin.ensure(targetTopics, Map.of());
         }
         for (Instruction instruction : decision.instructions()) {
-            producer.send(new ProducerRecord<>(topics.target(instruction.getTarget()), NO_JOB_KEY,
+            producer.send(new ProducerRecord<>(topics.target(instruction.getTarget()), key(instruction),
                     instructions.encode(instruction)));
         }
         sendResult(decision.result());
@@ -145,6 +145,18 @@ public final class CommandLoop implements Runnable {
         log.info("Command {} ({}) {}{}", command.getCommandId(), command.getBody().getClass().getSimpleName(),
                 result.getStatus(), result.getReason() == null ? ", " + result.getInstructions().size()
                         + " instruction(s) posted" : ": " + result.getReason());
+    }
+
+    /** Job instructions are keyed by job id, the others by {@code -}. */
+    static byte[] key(Instruction instruction) {
+        Object body = instruction.getBody();
+        String jobId = body instanceof io.msx.avro.JobInsert i ? i.getJob().getJobId()
+                : body instanceof io.msx.avro.JobUpdate u ? u.getJob().getJobId()
+                : body instanceof io.msx.avro.JobDelete d ? d.getJobId()
+                : body instanceof io.msx.avro.JobStart st ? st.getJobId()
+                : body instanceof io.msx.avro.JobStop sp ? sp.getJobId()
+                : null;
+        return jobId == null ? NO_JOB_KEY : jobId.getBytes(StandardCharsets.UTF_8);
     }
 
     private void sendResult(CommandResult result) {
