@@ -8,6 +8,7 @@ import io.msx.master.internal.CommandLoop;
 import io.msx.master.internal.CommandProcessor;
 import io.msx.master.internal.Json;
 import io.msx.master.internal.RestServer;
+import io.msx.master.internal.StateLoader;
 import io.msx.master.internal.StatusLoop;
 import io.msx.master.internal.TargetRegistry;
 import io.msx.master.internal.TopicAdmin;
@@ -92,22 +93,33 @@ public final class MasterPublisher implements AutoCloseable {
         own.put(Topics.deadLetter(topics.commands()), 1);
         own.put(Topics.deadLetter(topics.status()), 1);
         admin.ensure(own, Map.of());
+        admin.ensure(Map.of(topics.jobs(), 1, topics.targets(), 1), Map.of("cleanup.policy", "compact"));
 
         SchemaRegistryClient schemaRegistry = new SchemaRegistryClient(
                 config.schemaRegistry());
         MsxSchemas.register(schemaRegistry);
 
+        StateLoader state = new StateLoader(config.bootstrapServers(), topics,
+                AvroCodec.of(io.msx.avro.JobDefinition.class, schemaRegistry, true),
+                AvroCodec.of(io.msx.avro.TargetRegistration.class, schemaRegistry, true));
+        // Fencing first: initTransactions aborts whatever a killed predecessor left open, so what is read next is
+        // final.
         KafkaProducer<byte[], byte[]> transactional = newProducer("msx-master-" + id + "-commands",
                 topics.prefix() + "master." + id);
         transactional.initTransactions();
+        state.load(jobs, registry);
         commandLoop = new CommandLoop(newConsumer("msx-master-" + id + "-commands", topics.prefix() + "master"),
                 transactional, topics, new CommandProcessor(registry, jobs, clock), admin,
                 AvroCodec.of(Command.class, schemaRegistry, true),
                 AvroCodec.of(CommandResult.class, schemaRegistry, true),
-                AvroCodec.of(Instruction.class, schemaRegistry, true));
+                AvroCodec.of(Instruction.class, schemaRegistry, true),
+                AvroCodec.of(io.msx.avro.JobDefinition.class, schemaRegistry, true),
+                AvroCodec.of(io.msx.avro.TargetRegistration.class, schemaRegistry, true),
+                () -> state.load(jobs, registry));
         deadLetterProducer = newProducer("msx-master-" + id + "-dlq", null);
         statusLoop = new StatusLoop(newConsumer("msx-master-" + id + "-status", null), deadLetterProducer, topics,
-                registry, admin, AvroCodec.of(StatusEvent.class, schemaRegistry, true));
+                registry, admin, AvroCodec.of(StatusEvent.class, schemaRegistry, true),
+                AvroCodec.of(io.msx.avro.TargetRegistration.class, schemaRegistry, true), clock);
 
         statusThread = new Thread(statusLoop, "msx-master-" + id + "-status");
         commandThread = new Thread(commandLoop, "msx-master-" + id + "-commands");
@@ -127,6 +139,10 @@ public final class MasterPublisher implements AutoCloseable {
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         if (groupId != null) {
             c.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+            // Static membership: a restarted master (same master.id) takes its partitions back at once instead of
+            // waiting for its killed predecessor's session to expire.
+            c.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, clientId);
+            c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
         }
         return new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }

@@ -3,18 +3,21 @@ package io.msx.schemas;
 import io.msx.avro.Command;
 import io.msx.avro.CommandResult;
 import io.msx.avro.Instruction;
+import io.msx.avro.JobDefinition;
 import io.msx.avro.StatusEvent;
+import io.msx.avro.TargetRegistration;
 import org.apache.avro.Schema;
 
 import java.util.List;
 
-/** The four top-level msx message types and the registry set-up every deployment needs. */
+/** The top-level msx record types (messages and compacted state) and the registry set-up every deployment needs. */
 public final class MsxSchemas {
 
     /** Every schema msx writes, one subject each (RecordNameStrategy). */
     public static final List<Schema> ALL = List.of(
             Command.getClassSchema(), CommandResult.getClassSchema(),
-            Instruction.getClassSchema(), StatusEvent.getClassSchema());
+            Instruction.getClassSchema(), StatusEvent.getClassSchema(),
+            JobDefinition.getClassSchema(), TargetRegistration.getClassSchema());
 
     private MsxSchemas() {
     }

@@ -34,8 +34,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The master's command thread. Each polled batch is handled in ONE Kafka transaction: the instructions posted to the
- * target topics, the command results, dead letters, and the consumed offsets commit together or not at all, so a
- * master killed mid fan-out neither loses nor duplicates an instruction (readers use read_committed).
+ * target topics, the changed job definitions and registrations (compacted msx.jobs / msx.targets), the command
+ * results, dead letters, and the consumed offsets commit together or not at all, so a master killed mid fan-out
+ * neither loses nor duplicates an instruction (readers use read_committed), and a restarted master's state is exactly
+ * what was committed.
  * Owns its consumer and producer; {@link #shutdown()} is the only call from another thread.
  */
 public final class CommandLoop implements Runnable {
@@ -53,12 +55,17 @@ public final class CommandLoop implements Runnable {
     private final AvroCodec<Command> commands;
     private final AvroCodec<CommandResult> results;
     private final AvroCodec<Instruction> instructions;
+    private final AvroCodec<io.msx.avro.JobDefinition> jobCodec;
+    private final AvroCodec<io.msx.avro.TargetRegistration> targetCodec;
+    private final Runnable reloadState;
     private final CountDownLatch stopping = new CountDownLatch(1);
     private volatile Throwable fatal;
 
     public CommandLoop(Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer, Topics topics,
                        CommandProcessor processor, TopicAdmin admin, AvroCodec<Command> commands,
-                       AvroCodec<CommandResult> results, AvroCodec<Instruction> instructions) {
+                       AvroCodec<CommandResult> results, AvroCodec<Instruction> instructions,
+                       AvroCodec<io.msx.avro.JobDefinition> jobCodec,
+                       AvroCodec<io.msx.avro.TargetRegistration> targetCodec, Runnable reloadState) {
         this.consumer = consumer;
         this.producer = producer;
         this.topics = topics;
@@ -67,6 +74,9 @@ public final class CommandLoop implements Runnable {
         this.commands = commands;
         this.results = results;
         this.instructions = instructions;
+        this.jobCodec = jobCodec;
+        this.targetCodec = targetCodec;
+        this.reloadState = reloadState;
     }
 
     @Override
@@ -109,6 +119,8 @@ public final class CommandLoop implements Runnable {
         } catch (MsxRetriableException | KafkaException e) {
             log.warn("Command batch aborted, retrying in {}: {}", RETRY_BACKOFF, e.toString());
             producer.abortTransaction();
+            // What the aborted batch decided in memory never reached Kafka: go back to what Kafka committed.
+            reloadState.run();
             rewind();
             pause(RETRY_BACKOFF);
         }
@@ -139,6 +151,17 @@ public final class CommandLoop implements Runnable {
         for (Instruction instruction : decision.instructions()) {
             producer.send(new ProducerRecord<>(topics.target(instruction.getTarget()), key(instruction),
                     instructions.encode(instruction)));
+        }
+        for (io.msx.avro.JobDefinition job : decision.jobsPut()) {
+            producer.send(new ProducerRecord<>(topics.jobs(), job.getJobId().getBytes(StandardCharsets.UTF_8),
+                    jobCodec.encode(job)));
+        }
+        for (String jobId : decision.jobsDeleted()) {
+            producer.send(new ProducerRecord<>(topics.jobs(), jobId.getBytes(StandardCharsets.UTF_8), null));
+        }
+        for (io.msx.avro.TargetRegistration target : decision.targetsPut()) {
+            producer.send(new ProducerRecord<>(topics.targets(), target.getTarget().getBytes(StandardCharsets.UTF_8),
+                    targetCodec.encode(target)));
         }
         sendResult(decision.result());
         CommandResult result = decision.result();

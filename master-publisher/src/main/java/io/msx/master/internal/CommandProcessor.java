@@ -24,6 +24,7 @@ import io.msx.avro.SetPollInterval;
 import io.msx.avro.SetPollingInterval;
 import io.msx.avro.SyncClocks;
 import io.msx.avro.SyncTime;
+import io.msx.avro.TargetRegistration;
 import io.msx.schemas.Topics;
 
 import java.time.Clock;
@@ -60,8 +61,17 @@ public final class CommandProcessor {
      * @param result the answer for msx.command-results
      * @param instructions instructions to post, each to its target's topic
      * @param newTargets targets whose topics must exist before the instructions are posted
+     * @param jobsPut job definitions to write to msx.jobs
+     * @param jobsDeleted job ids to tombstone in msx.jobs
+     * @param targetsPut registrations to write to msx.targets
      */
-    public record Decision(CommandResult result, List<Instruction> instructions, List<String> newTargets) {
+    public record Decision(CommandResult result, List<Instruction> instructions, List<String> newTargets,
+                           List<JobDefinition> jobsPut, List<String> jobsDeleted,
+                           List<TargetRegistration> targetsPut) {
+
+        Decision(CommandResult result, List<Instruction> instructions, List<String> newTargets) {
+            this(result, instructions, newTargets, List.of(), List.of(), List.of());
+        }
     }
 
     public Decision process(Command command) {
@@ -91,9 +101,14 @@ public final class CommandProcessor {
                 if (job == null) {
                     return reject(command, "unknown job '" + delete.getJobId() + "'");
                 }
-                jobs.remove(job.getJobId());
-                return post(command, job.getTargets(), "JOB_DELETE", t -> JobDelete.newBuilder()
+                Decision posted = post(command, job.getTargets(), "JOB_DELETE", t -> JobDelete.newBuilder()
                         .setJobId(job.getJobId()).build(), job.getJobId());
+                if (posted.result().getStatus() != CommandStatus.ACCEPTED) {
+                    return posted;
+                }
+                jobs.remove(job.getJobId());
+                return new Decision(posted.result(), posted.instructions(), List.of(), List.of(),
+                        List.of(job.getJobId()), List.of());
             }
             if (body instanceof StartJob start) {
                 JobDefinition job = jobs.get(start.getJobId()).orElse(null);
@@ -121,7 +136,9 @@ public final class CommandProcessor {
                 Topics.requireValidTargetName(enlist.getTarget());
                 registry.preRegister(enlist.getTarget(), enlist.getLocation());
                 return new Decision(result(command, CommandStatus.ACCEPTED, null, List.of()), List.of(),
-                        List.of(enlist.getTarget()));
+                        List.of(enlist.getTarget()), List.of(), List.of(), List.of(TargetRegistration.newBuilder()
+                        .setTarget(enlist.getTarget()).setLocation(enlist.getLocation())
+                        .setGroups(enlist.getGroups()).setRegisteredAt(now()).build()));
             }
         } catch (IllegalArgumentException e) {
             return reject(command, e.getMessage());
@@ -173,7 +190,8 @@ public final class CommandProcessor {
             }
         }
         jobs.put(job);
-        return new Decision(result(command, CommandStatus.ACCEPTED, null, posted), instructions, List.of());
+        return new Decision(result(command, CommandStatus.ACCEPTED, null, posted), instructions, List.of(),
+                List.of(job), List.of(), List.of());
     }
 
     /** Posts one instruction per target to targets that must all be enlisted. */

@@ -8,8 +8,8 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The master's job definitions (id to current definition with its version). Held in memory for now: the compacted
- * {@code msx.jobs} topic that survives a master restart comes with the master issue. Thread-safe.
+ * The master's job definitions (id to current definition with its version): a mirror of the compacted
+ * {@code msx.jobs} topic, rebuilt from it by {@link StateLoader}. Thread-safe.
  */
 public final class JobRegistry {
 
@@ -21,6 +21,10 @@ public final class JobRegistry {
 
     public void put(JobDefinition job) {
         jobs.put(job.getJobId(), job);
+    }
+
+    public void clear() {
+        jobs.clear();
     }
 
     public void remove(String jobId) {

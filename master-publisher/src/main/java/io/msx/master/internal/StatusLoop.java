@@ -38,16 +38,25 @@ public final class StatusLoop implements Runnable {
     private final TargetRegistry registry;
     private final TopicAdmin admin;
     private final AvroCodec<StatusEvent> codec;
+    private final AvroCodec<io.msx.avro.TargetRegistration> registrations;
+    private final java.time.Clock clock;
     private final CountDownLatch stopping = new CountDownLatch(1);
 
+    /**
+     * @param deadLetterProducer writes dead letters and the registrations of enlisting targets (not transactional:
+     *                           this loop commits no offsets, it replays the status topic on every start)
+     */
     public StatusLoop(Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> deadLetterProducer, Topics topics,
-                      TargetRegistry registry, TopicAdmin admin, AvroCodec<StatusEvent> codec) {
+                      TargetRegistry registry, TopicAdmin admin, AvroCodec<StatusEvent> codec,
+                      AvroCodec<io.msx.avro.TargetRegistration> registrations, java.time.Clock clock) {
         this.consumer = consumer;
         this.deadLetterProducer = deadLetterProducer;
         this.topics = topics;
         this.registry = registry;
         this.admin = admin;
         this.codec = codec;
+        this.registrations = registrations;
+        this.clock = clock;
     }
 
     @Override
@@ -82,8 +91,14 @@ public final class StatusLoop implements Runnable {
             if (event == null) {
                 return true;
             }
-            if (event.getBody() instanceof Enlist && !registry.contains(event.getTarget())) {
+            if (event.getBody() instanceof Enlist enlist && !registry.contains(event.getTarget())) {
                 admin.ensure(Map.of(topics.target(event.getTarget()), 1), Map.of());
+                deadLetterProducer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topics.targets(),
+                        event.getTarget().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        registrations.encode(io.msx.avro.TargetRegistration.newBuilder().setTarget(event.getTarget())
+                                .setLocation(enlist.getLocation())
+                                .setRegisteredAt(clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS))
+                                .build())));
             }
             if (registry.apply(event) && event.getBody() instanceof Enlist) {
                 log.info("Target {} enlisted (agent {}, zone {})", event.getTarget(),
