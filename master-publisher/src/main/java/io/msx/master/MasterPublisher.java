@@ -57,6 +57,7 @@ public final class MasterPublisher implements AutoCloseable {
     private final Topics topics;
     private final TargetRegistry registry;
     private final io.msx.master.internal.JobRegistry jobs = new io.msx.master.internal.JobRegistry();
+    private final io.msx.master.internal.DownloadList downloads = new io.msx.master.internal.DownloadList();
     private final AtomicReference<State> state = new AtomicReference<>(State.CREATED);
     private TopicAdmin admin;
     private CommandLoop commandLoop;
@@ -115,18 +116,18 @@ public final class MasterPublisher implements AutoCloseable {
                 AvroCodec.of(Instruction.class, schemaRegistry, true),
                 AvroCodec.of(io.msx.avro.JobDefinition.class, schemaRegistry, true),
                 AvroCodec.of(io.msx.avro.TargetRegistration.class, schemaRegistry, true),
-                () -> state.load(jobs, registry));
+                () -> state.load(jobs, registry), downloads);
         deadLetterProducer = newProducer("msx-master-" + id + "-dlq", null);
         statusLoop = new StatusLoop(newConsumer("msx-master-" + id + "-status", null), deadLetterProducer, topics,
                 registry, admin, AvroCodec.of(StatusEvent.class, schemaRegistry, true),
-                AvroCodec.of(io.msx.avro.TargetRegistration.class, schemaRegistry, true), clock);
+                AvroCodec.of(io.msx.avro.TargetRegistration.class, schemaRegistry, true), clock, downloads);
 
         statusThread = new Thread(statusLoop, "msx-master-" + id + "-status");
         commandThread = new Thread(commandLoop, "msx-master-" + id + "-commands");
         statusThread.start();
         commandThread.start();
         rest = new RestServer(config.httpHost(), config.httpPort(), id, Json.mapper(), this::targets, this::target,
-                this::health, this::jobs, this::history);
+                this::health, this::jobs, this::history, downloads::list);
         rest.start();
     }
 
@@ -173,6 +174,11 @@ public final class MasterPublisher implements AutoCloseable {
     public Optional<TargetView> target(String name) {
         return registry.view(name).map(v -> v.withUnreadInstructions(admin.lag(Map.of(topics.target(name),
                 TargetAgent.consumerGroup(topics.prefix(), name))).get(topics.target(name))));
+    }
+
+    /** The download list, newest first, optionally for one target and/or job. */
+    public List<InstructionView> instructions(String target, String job) {
+        return downloads.list(target, job);
     }
 
     /** Every job definition the master holds. */

@@ -217,5 +217,12 @@ class ForcePollIT {
         assertThat(shown.out()).contains("SUCCEEDED").contains("hi from it-job");
         assertThat(msx("job", "list").out()).contains("it-job").contains("T1,T2");
         assertThat(msx("job", "start", "nope").err()).contains("unknown job 'nope'");
+
+        await().atMost(Duration.ofSeconds(30)).alias("download list shows the job's instructions applied").until(() ->
+                master.instructions(null, "it-job").stream().filter(i -> i.status().equals("APPLIED")).count() == 4);
+        assertThat(master.instructions("T2", "it-job")).extracting(InstructionView::operation)
+                .containsExactly("JOB_START", "JOB_INSERT");
+        Run listed = msx("instructions", "--target", "T1", "--job", "it-job");
+        assertThat(listed.out()).contains("JOB_INSERT").contains("JOB_START").contains("APPLIED");
     }
 }

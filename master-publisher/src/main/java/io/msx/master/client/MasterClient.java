@@ -42,6 +42,18 @@ public final class MasterClient {
         return get("/jobs/" + jobId + "/history", new TypeReference<List<io.msx.master.JobRunView>>() { });
     }
 
+    public List<io.msx.master.InstructionView> instructions(String target, String job) {
+        StringBuilder path = new StringBuilder("/instructions?");
+        if (target != null) {
+            path.append("target=").append(java.net.URLEncoder.encode(target, java.nio.charset.StandardCharsets.UTF_8))
+                    .append('&');
+        }
+        if (job != null) {
+            path.append("job=").append(java.net.URLEncoder.encode(job, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return get(path.toString(), new TypeReference<List<io.msx.master.InstructionView>>() { }).orElseThrow();
+    }
+
     private <T> Optional<T> get(String path, TypeReference<T> type) {
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10))
                 .GET().build();

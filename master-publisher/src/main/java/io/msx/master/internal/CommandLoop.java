@@ -58,6 +58,8 @@ public final class CommandLoop implements Runnable {
     private final AvroCodec<io.msx.avro.JobDefinition> jobCodec;
     private final AvroCodec<io.msx.avro.TargetRegistration> targetCodec;
     private final Runnable reloadState;
+    private final DownloadList downloads;
+    private final List<CommandProcessor.Decision> decided = new java.util.ArrayList<>();
     private final CountDownLatch stopping = new CountDownLatch(1);
     private volatile Throwable fatal;
 
@@ -65,7 +67,8 @@ public final class CommandLoop implements Runnable {
                        CommandProcessor processor, TopicAdmin admin, AvroCodec<Command> commands,
                        AvroCodec<CommandResult> results, AvroCodec<Instruction> instructions,
                        AvroCodec<io.msx.avro.JobDefinition> jobCodec,
-                       AvroCodec<io.msx.avro.TargetRegistration> targetCodec, Runnable reloadState) {
+                       AvroCodec<io.msx.avro.TargetRegistration> targetCodec, Runnable reloadState,
+                       DownloadList downloads) {
         this.consumer = consumer;
         this.producer = producer;
         this.topics = topics;
@@ -77,6 +80,7 @@ public final class CommandLoop implements Runnable {
         this.jobCodec = jobCodec;
         this.targetCodec = targetCodec;
         this.reloadState = reloadState;
+        this.downloads = downloads;
     }
 
     @Override
@@ -104,6 +108,7 @@ public final class CommandLoop implements Runnable {
     }
 
     private void processInTransaction(ConsumerRecords<byte[], byte[]> records) {
+        decided.clear();
         producer.beginTransaction();
         try {
             Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
@@ -114,6 +119,7 @@ public final class CommandLoop implements Runnable {
             }
             producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
             producer.commitTransaction();
+            decided.forEach(d -> downloads.posted(d.instructions(), d.result().getInstructions()));
         } catch (ProducerFencedException | AuthorizationException | UnsupportedVersionException e) {
             throw e;
         } catch (MsxRetriableException | KafkaException e) {
@@ -143,6 +149,7 @@ public final class CommandLoop implements Runnable {
             return; // tombstone: nothing to do
         }
         CommandProcessor.Decision decision = processor.process(command);
+        decided.add(decision);
         if (!decision.newTargets().isEmpty()) {
             Map<String, Integer> targetTopics = new HashMap<>();
             decision.newTargets().forEach(t -> targetTopics.put(topics.target(t), 1));

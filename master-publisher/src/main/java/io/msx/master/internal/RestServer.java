@@ -22,7 +22,8 @@ import java.util.function.Supplier;
 
 /**
  * The master's read-only REST API on the JDK's built-in HTTP server (enough for a few JSON endpoints; no framework
- * needed yet): {@code GET /health}, {@code GET /targets}, {@code GET /targets/<name>}. Two named worker threads and a
+ * needed yet): {@code GET /health}, {@code /targets}, {@code /targets/<name>}, {@code /jobs},
+ * {@code /jobs/<id>/history}, {@code /instructions?target=&job=}. Two named worker threads and a
  * bounded queue; requests beyond it are refused with 503.
  */
 public final class RestServer implements AutoCloseable {
@@ -35,7 +36,7 @@ public final class RestServer implements AutoCloseable {
 
     public RestServer(String host, int port, String masterId, ObjectMapper json, Supplier<List<TargetView>> targets,
                       Function<String, Optional<TargetView>> target, Supplier<Map<String, Object>> health) {
-        this(host, port, masterId, json, targets, target, health, List::of, id -> Optional.empty());
+        this(host, port, masterId, json, targets, target, health, List::of, id -> Optional.empty(), (t, j) -> List.of());
     }
 
     /**
@@ -45,7 +46,8 @@ public final class RestServer implements AutoCloseable {
     public RestServer(String host, int port, String masterId, ObjectMapper json, Supplier<List<TargetView>> targets,
                       Function<String, Optional<TargetView>> target, Supplier<Map<String, Object>> health,
                       Supplier<List<io.msx.master.JobView>> jobs,
-                      Function<String, Optional<List<io.msx.master.JobRunView>>> history) {
+                      Function<String, Optional<List<io.msx.master.JobRunView>>> history,
+                      java.util.function.BiFunction<String, String, List<io.msx.master.InstructionView>> instructions) {
         this.json = json;
         AtomicInteger threads = new AtomicInteger();
         this.executor = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(100),
@@ -70,6 +72,24 @@ public final class RestServer implements AutoCloseable {
             }
         });
         jobsContext(jobs, history);
+        server.createContext("/instructions", exchange -> {
+            Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
+            respond(exchange, () -> Optional.of(instructions.apply(query.get("target"), query.get("job"))));
+        });
+    }
+
+    private static Map<String, String> query(String raw) {
+        Map<String, String> query = new java.util.HashMap<>();
+        if (raw != null) {
+            for (String pair : raw.split("&")) {
+                int eq = pair.indexOf('=');
+                if (eq > 0) {
+                    query.put(java.net.URLDecoder.decode(pair.substring(0, eq), java.nio.charset.StandardCharsets.UTF_8),
+                            java.net.URLDecoder.decode(pair.substring(eq + 1), java.nio.charset.StandardCharsets.UTF_8));
+                }
+            }
+        }
+        return query;
     }
 
     private void jobsContext(Supplier<List<io.msx.master.JobView>> jobs,

@@ -40,6 +40,7 @@ public final class StatusLoop implements Runnable {
     private final AvroCodec<StatusEvent> codec;
     private final AvroCodec<io.msx.avro.TargetRegistration> registrations;
     private final java.time.Clock clock;
+    private final DownloadList downloads;
     private final CountDownLatch stopping = new CountDownLatch(1);
 
     /**
@@ -48,7 +49,8 @@ public final class StatusLoop implements Runnable {
      */
     public StatusLoop(Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> deadLetterProducer, Topics topics,
                       TargetRegistry registry, TopicAdmin admin, AvroCodec<StatusEvent> codec,
-                      AvroCodec<io.msx.avro.TargetRegistration> registrations, java.time.Clock clock) {
+                      AvroCodec<io.msx.avro.TargetRegistration> registrations, java.time.Clock clock,
+                      DownloadList downloads) {
         this.consumer = consumer;
         this.deadLetterProducer = deadLetterProducer;
         this.topics = topics;
@@ -57,6 +59,7 @@ public final class StatusLoop implements Runnable {
         this.codec = codec;
         this.registrations = registrations;
         this.clock = clock;
+        this.downloads = downloads;
     }
 
     @Override
@@ -100,7 +103,11 @@ public final class StatusLoop implements Runnable {
                                 .setRegisteredAt(clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS))
                                 .build())));
             }
-            if (registry.apply(event) && event.getBody() instanceof Enlist) {
+            boolean fresh = registry.apply(event);
+            if (fresh && event.getBody() instanceof io.msx.avro.InstructionAck ack) {
+                downloads.acked(event.getTarget(), ack);
+            }
+            if (fresh && event.getBody() instanceof Enlist) {
                 log.info("Target {} enlisted (agent {}, zone {})", event.getTarget(),
                         ((Enlist) event.getBody()).getAgentVersion(), ((Enlist) event.getBody()).getTimeZone());
             }
