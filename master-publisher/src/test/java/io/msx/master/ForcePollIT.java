@@ -225,4 +225,27 @@ class ForcePollIT {
         Run listed = msx("instructions", "--target", "T1", "--job", "it-job");
         assertThat(listed.out()).contains("JOB_INSERT").contains("JOB_START").contains("APPLIED");
     }
+
+    @Test
+    void shouldResyncOneTargetAndDefectAnother() throws Exception {
+        Path file = data.resolve("resync.yaml");
+        java.nio.file.Files.writeString(file, "id: kept\ntargets: [T1, T2]\nsteps:\n  - command: [\"true\"]\n");
+        assertThat(msx("job", "create", "-f", file.toString()).exitCode()).isZero();
+        TargetAgent t1 = (TargetAgent) running.get(1);
+        TargetAgent t2 = (TargetAgent) running.get(0);
+        await().atMost(Duration.ofSeconds(30)).until(() -> t1.jobIds().contains("kept") && t2.jobIds().contains("kept"));
+
+        Run resync = msx("target", "resync", "T1");
+        assertThat(resync.exitCode()).as("stderr: %s", resync.err()).isZero();
+        assertThat(resync.out()).contains("T1  RESYNC posted").contains("T1  JOB_INSERT posted");
+        await().atMost(Duration.ofSeconds(30)).alias("resync applied").until(() -> master.instructions("T1", null)
+                .stream().filter(i -> i.operation().equals("RESYNC")).anyMatch(i -> i.status().equals("APPLIED")));
+        await().atMost(Duration.ofSeconds(30)).until(() -> t1.jobIds().equals(List.of("kept")));
+
+        Run defect = msx("target", "defect", "T2");
+        assertThat(defect.exitCode()).as("stderr: %s", defect.err()).isZero();
+        await().atMost(Duration.ofSeconds(30)).alias("T2 released its jobs").until(() -> t2.jobIds().isEmpty());
+        assertThat(master.targets()).extracting(TargetView::name).containsExactly("T1");
+        assertThat(msx("target", "defect", "T2").err()).contains("unknown target 'T2'");
+    }
 }

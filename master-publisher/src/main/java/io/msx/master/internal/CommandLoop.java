@@ -170,6 +170,9 @@ public final class CommandLoop implements Runnable {
             producer.send(new ProducerRecord<>(topics.targets(), target.getTarget().getBytes(StandardCharsets.UTF_8),
                     targetCodec.encode(target)));
         }
+        for (String target : decision.targetsRemoved()) {
+            producer.send(new ProducerRecord<>(topics.targets(), target.getBytes(StandardCharsets.UTF_8), null));
+        }
         sendResult(decision.result());
         CommandResult result = decision.result();
         log.info("Command {} ({}) {}{}", command.getCommandId(), command.getBody().getClass().getSimpleName(),

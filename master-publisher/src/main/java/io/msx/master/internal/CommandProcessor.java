@@ -2,6 +2,10 @@ package io.msx.master.internal;
 
 import io.msx.avro.Command;
 import io.msx.avro.DeleteJob;
+import io.msx.avro.Defect;
+import io.msx.avro.DefectTarget;
+import io.msx.avro.Resync;
+import io.msx.avro.ResyncTargets;
 import io.msx.avro.JobDefinition;
 import io.msx.avro.JobDelete;
 import io.msx.avro.JobInsert;
@@ -64,13 +68,19 @@ public final class CommandProcessor {
      * @param jobsPut job definitions to write to msx.jobs
      * @param jobsDeleted job ids to tombstone in msx.jobs
      * @param targetsPut registrations to write to msx.targets
+     * @param targetsRemoved registrations to tombstone in msx.targets
      */
     public record Decision(CommandResult result, List<Instruction> instructions, List<String> newTargets,
                            List<JobDefinition> jobsPut, List<String> jobsDeleted,
-                           List<TargetRegistration> targetsPut) {
+                           List<TargetRegistration> targetsPut, List<String> targetsRemoved) {
 
         Decision(CommandResult result, List<Instruction> instructions, List<String> newTargets) {
-            this(result, instructions, newTargets, List.of(), List.of(), List.of());
+            this(result, instructions, newTargets, List.of(), List.of(), List.of(), List.of());
+        }
+
+        Decision(CommandResult result, List<Instruction> instructions, List<String> newTargets,
+                 List<JobDefinition> jobsPut, List<String> jobsDeleted, List<TargetRegistration> targetsPut) {
+            this(result, instructions, newTargets, jobsPut, jobsDeleted, targetsPut, List.of());
         }
     }
 
@@ -132,6 +142,12 @@ public final class CommandProcessor {
                 return post(command, targets, "JOB_STOP", t -> JobStop.newBuilder().setJobId(job.getJobId()).build(),
                         job.getJobId());
             }
+            if (body instanceof ResyncTargets resync) {
+                return resync(command, resync.getTargets());
+            }
+            if (body instanceof DefectTarget defect) {
+                return defect(command, defect);
+            }
             if (body instanceof EnlistTarget enlist) {
                 Topics.requireValidTargetName(enlist.getTarget());
                 registry.preRegister(enlist.getTarget(), enlist.getLocation());
@@ -192,6 +208,49 @@ public final class CommandProcessor {
         jobs.put(job);
         return new Decision(result(command, CommandStatus.ACCEPTED, null, posted), instructions, List.of(),
                 List.of(job), List.of(), List.of());
+    }
+
+    /** Each target drops its jobs and receives every job assigned to it again, in one transaction. */
+    private Decision resync(Command command, List<String> requested) {
+        List<String> targets = requested.isEmpty() ? registry.names() : requested;
+        List<String> unknown = targets.stream().filter(t -> !registry.contains(t)).toList();
+        if (targets.isEmpty() || !unknown.isEmpty()) {
+            return reject(command, targets.isEmpty() ? "no targets are enlisted" : "unknown target"
+                    + (unknown.size() == 1 ? " '" + unknown.get(0) + "'" : "s " + unknown));
+        }
+        Instant now = now();
+        List<Instruction> instructions = new ArrayList<>();
+        List<PostedInstruction> posted = new ArrayList<>();
+        for (String target : targets) {
+            List<JobDefinition> assigned = jobs.all().stream().filter(j -> j.getTargets().contains(target)).toList();
+            add(command, target, Resync.newBuilder().setExpectedJobs(assigned.size()).build(), "RESYNC", now,
+                    instructions, posted);
+            for (JobDefinition job : assigned) {
+                add(command, target, JobInsert.newBuilder().setJob(job).build(), "JOB_INSERT", now, instructions,
+                        posted);
+            }
+        }
+        return new Decision(result(command, CommandStatus.ACCEPTED, null, posted), instructions, List.of());
+    }
+
+    /**
+     * Removes a target from multiserver administration: a DEFECT instruction tells it to release its jobs, unless
+     * forced (the target is gone), and the registration is tombstoned either way.
+     */
+    private Decision defect(Command command, DefectTarget defect) {
+        String target = defect.getTarget();
+        if (!registry.contains(target)) {
+            return reject(command, "unknown target '" + target + "'");
+        }
+        List<Instruction> instructions = new ArrayList<>();
+        List<PostedInstruction> posted = new ArrayList<>();
+        if (!defect.getForce()) {
+            add(command, target, Defect.newBuilder().setReason("defected by the master").build(), "DEFECT", now(),
+                    instructions, posted);
+        }
+        registry.remove(target);
+        return new Decision(result(command, CommandStatus.ACCEPTED, null, posted), instructions, List.of(),
+                List.of(), List.of(), List.of(), List.of(target));
     }
 
     /** Posts one instruction per target to targets that must all be enlisted. */

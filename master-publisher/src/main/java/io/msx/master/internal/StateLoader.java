@@ -57,6 +57,8 @@ public final class StateLoader {
             if (r.value() != null) {
                 TargetRegistration registration = targetCodec.decode(r.topic(), r.partition(), r.offset(), r.value());
                 targets.preRegister(registration.getTarget(), registration.getLocation());
+            } else {
+                targets.remove(r.key());
             }
         }
         log.info("Master state loaded: {} job(s), {} target registration record(s)", jobs.all().size(),

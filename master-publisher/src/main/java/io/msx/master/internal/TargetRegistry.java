@@ -47,6 +47,11 @@ public final class TargetRegistry {
         return targets.keySet().stream().sorted().toList();
     }
 
+    /** Forgets a defected target; its later events are ignored until it enlists again. */
+    public void remove(String target) {
+        targets.remove(target);
+    }
+
     /** Registers a target an operator named before it enlisted itself. */
     public void preRegister(String target, String location) {
         targets.computeIfAbsent(target, n -> new Entry(n)).preRegister(location);
