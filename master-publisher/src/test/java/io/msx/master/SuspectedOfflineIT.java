@@ -2,6 +2,7 @@ package io.msx.master;
 
 import io.msx.local.LocalStack;
 import io.msx.local.LocalStackExtension;
+import io.msx.local.ManualClock;
 import io.msx.master.cli.MsxCli;
 import io.msx.target.TargetAgent;
 import io.msx.target.TargetAgentConfig;
@@ -16,8 +17,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,30 +26,6 @@ import static org.awaitility.Awaitility.await;
  * turns it Normal again. */
 @ExtendWith(LocalStackExtension.class)
 class SuspectedOfflineIT {
-
-    /** The master's clock, moved by the test; it starts at the real time so check-ins land "now". */
-    private static final class MovableClock extends Clock {
-        private volatile Duration offset = Duration.ZERO;
-
-        void advance(Duration d) {
-            offset = offset.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.now().plus(offset);
-        }
-    }
 
     @TempDir
     Path data;
@@ -69,7 +44,7 @@ class SuspectedOfflineIT {
     @Test
     void shouldSuspectASilentTargetAndClearItOnForcePoll(LocalStack stack) throws Exception {
         String prefix = LocalStack.uniqueTopicPrefix();
-        MovableClock clock = new MovableClock();
+        ManualClock clock = new ManualClock(Instant.now()); // moved by the test
         try (MasterPublisher master = new MasterPublisher(new MasterConfig(Map.of(
                 MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
                 MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),

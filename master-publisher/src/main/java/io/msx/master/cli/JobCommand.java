@@ -1,7 +1,6 @@
 package io.msx.master.cli;
 
 import io.msx.avro.DeleteJob;
-import io.msx.avro.PostedInstruction;
 import io.msx.avro.StartJob;
 import io.msx.avro.StopJob;
 import io.msx.avro.UpsertJob;
@@ -11,16 +10,11 @@ import io.msx.master.JobView;
 import io.msx.master.client.MasterClient;
 import io.msx.master.internal.Json;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -34,38 +28,8 @@ import java.util.stream.Collectors;
                 JobCommand.Delete.class, JobCommand.ListJobs.class, JobCommand.History.class})
 public final class JobCommand {
 
-    /** Options every job command shares. */
-    abstract static class Base {
-        @Spec
-        CommandSpec spec;
-
-        @Mixin
-        ConnectionOptions connection;
-
-        @Option(names = "--timeout", defaultValue = "60s", converter = DurationConverter.class,
-                description = "How long to wait for the master and, with --wait, the runs (default ${DEFAULT-VALUE}).")
-        Duration timeout;
-
-        PrintWriter out() {
-            return spec.commandLine().getOut();
-        }
-
-        CommandSubmitter.Outcome submit(Object body) throws InterruptedException {
-            return CommandSubmitter.submit(connection, body, timeout, spec.commandLine().getErr(), Clock.systemUTC());
-        }
-
-        int printPosted(CommandSubmitter.Outcome outcome) {
-            if (outcome.accepted()) {
-                outcome.result().getInstructions().forEach(p -> out().println(p.getTarget() + "  "
-                        + p.getOperation() + " posted"));
-                out().flush();
-            }
-            return outcome.exitCode();
-        }
-    }
-
     @Command(name = "create", description = "Create a job from a YAML or JSON file and post it to its targets.")
-    static final class Create extends Base implements Callable<Integer> {
+    static final class Create extends SubmittingCommand implements Callable<Integer> {
         @Option(names = {"-f", "--file"}, required = true, description = "Job definition file (YAML or JSON).")
         Path file;
 
@@ -77,7 +41,7 @@ public final class JobCommand {
     }
 
     @Command(name = "update", description = "Replace a job's definition from a file; targets get the new version.")
-    static final class Update extends Base implements Callable<Integer> {
+    static final class Update extends SubmittingCommand implements Callable<Integer> {
         @Option(names = {"-f", "--file"}, required = true, description = "Job definition file (YAML or JSON).")
         Path file;
 
@@ -89,7 +53,7 @@ public final class JobCommand {
     }
 
     @Command(name = "delete", description = "Delete a job everywhere.")
-    static final class Delete extends Base implements Callable<Integer> {
+    static final class Delete extends SubmittingCommand implements Callable<Integer> {
         @Parameters(paramLabel = "JOB", description = "Job id.")
         String jobId;
 
@@ -100,7 +64,7 @@ public final class JobCommand {
     }
 
     @Command(name = "stop", description = "Cancel a job's running instance on some or all of its targets.")
-    static final class Stop extends Base implements Callable<Integer> {
+    static final class Stop extends SubmittingCommand implements Callable<Integer> {
         @Parameters(paramLabel = "JOB", description = "Job id.")
         String jobId;
 
@@ -114,7 +78,7 @@ public final class JobCommand {
     }
 
     @Command(name = "start", description = "Run a job now on some or all of its targets.")
-    static final class Start extends Base implements Callable<Integer> {
+    static final class Start extends SubmittingCommand implements Callable<Integer> {
         @Parameters(paramLabel = "JOB", description = "Job id.")
         String jobId;
 
@@ -146,14 +110,14 @@ public final class JobCommand {
                         .filter(r -> triggers.contains(r.trigger())).toList();
                 if (runs.size() != reported) {
                     reported = runs.size();
-                    spec.commandLine().getErr().println("finished " + reported + "/" + triggers.size());
-                    spec.commandLine().getErr().flush();
+                    err().println("finished " + reported + "/" + triggers.size());
+                    err().flush();
                 }
                 if (runs.size() >= triggers.size()) {
                     break;
                 }
                 if (System.nanoTime() > deadline) {
-                    spec.commandLine().getErr().println("msx: timed out after " + timeout.toSeconds() + " s; "
+                    err().println("msx: timed out after " + timeout.toSeconds() + " s; "
                             + runs.size() + " of " + triggers.size() + " runs reported");
                     return ExitCodes.TIMED_OUT;
                 }
@@ -165,7 +129,7 @@ public final class JobCommand {
     }
 
     @Command(name = "list", description = "Show the jobs the master holds.")
-    static final class ListJobs extends Base implements Callable<Integer> {
+    static final class ListJobs extends SubmittingCommand implements Callable<Integer> {
         @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table or json.")
         OutputFormat output;
 
@@ -188,7 +152,7 @@ public final class JobCommand {
     }
 
     @Command(name = "history", description = "Show a job's runs on every target, with step detail.")
-    static final class History extends Base implements Callable<Integer> {
+    static final class History extends SubmittingCommand implements Callable<Integer> {
         @Parameters(paramLabel = "JOB", description = "Job id.")
         String jobId;
 
@@ -199,7 +163,7 @@ public final class JobCommand {
         public Integer call() throws Exception {
             Optional<List<JobRunView>> runs = new MasterClient(connection.masterUrl).history(jobId);
             if (runs.isEmpty()) {
-                spec.commandLine().getErr().println("msx: unknown job '" + jobId + "'");
+                err().println("msx: unknown job '" + jobId + "'");
                 return ExitCodes.FAILED;
             }
             print(out(), runs.get(), output);

@@ -12,6 +12,7 @@ import io.msx.avro.SetPollInterval;
 import io.msx.avro.SetPollingInterval;
 import io.msx.avro.StatusEvent;
 import org.junit.jupiter.api.BeforeEach;
+import io.msx.local.ManualClock;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -22,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class CommandProcessorTest {
 
-    private final MutableClock clock = new MutableClock(Instant.parse("2026-11-25T10:00:00Z"));
+    private final ManualClock clock = new ManualClock(Instant.parse("2026-11-25T10:00:00Z"));
     private final TargetRegistry registry = new TargetRegistry(clock);
     private final CommandProcessor processor = new CommandProcessor(registry, new JobRegistry(), clock);
 

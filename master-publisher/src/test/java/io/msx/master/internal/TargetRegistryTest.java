@@ -6,6 +6,7 @@ import io.msx.avro.Enlist;
 import io.msx.avro.StatusEvent;
 import io.msx.master.TargetStatus;
 import io.msx.master.TargetView;
+import io.msx.local.ManualClock;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -16,7 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class TargetRegistryTest {
 
-    private final MutableClock clock = new MutableClock(Instant.parse("2026-11-25T10:00:00Z"));
+    private final ManualClock clock = new ManualClock(Instant.parse("2026-11-25T10:00:00Z"));
     private final TargetRegistry registry = new TargetRegistry(clock);
 
     private static StatusEvent event(String target, long seq, Object body) {

@@ -3,47 +3,17 @@ package io.msx.target.internal;
 import io.msx.avro.JobDefinition;
 import io.msx.avro.JobSchedule;
 import io.msx.avro.JobStep;
+import io.msx.local.ManualClock;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 class JobSchedulerTest {
-
-    /** A clock the test moves. */
-    private static final class FakeClock extends Clock {
-        private Instant now;
-
-        FakeClock(Instant start) {
-            now = start;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 
     private static JobDefinition job(String id, boolean enabled, JobSchedule... schedules) {
         return JobDefinition.newBuilder().setJobId(id).setName(id).setEnabled(enabled)
@@ -53,7 +23,7 @@ class JobSchedulerTest {
 
     @Test
     void shouldFireInTheJobsZoneAcrossADstChangeAsAFakeClockMoves() {
-        FakeClock clock = new FakeClock(Instant.parse("2026-03-28T00:00:00Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2026-03-28T00:00:00Z"));
         JobInventory jobs = new JobInventory();
         jobs.put(job("morning", true, JobSchedule.newBuilder().setName("nine").setCron("0 9 * * *")
                 .setTimeZone("Europe/Berlin").build()));
@@ -74,7 +44,7 @@ class JobSchedulerTest {
 
     @Test
     void shouldNotCatchUpFiringsMissedBeforeItStarted() {
-        FakeClock clock = new FakeClock(Instant.parse("2026-11-25T10:00:30Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2026-11-25T10:00:30Z"));
         JobInventory jobs = new JobInventory();
         jobs.put(job("each-minute", true, JobSchedule.newBuilder().setName("m").setCron("* * * * *").build()));
         JobScheduler scheduler = new JobScheduler(jobs, clock, (j, s) -> { });
