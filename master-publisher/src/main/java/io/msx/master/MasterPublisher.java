@@ -127,7 +127,7 @@ public final class MasterPublisher implements AutoCloseable {
         statusThread.start();
         commandThread.start();
         rest = new RestServer(config.httpHost(), config.httpPort(), id, Json.mapper(), this::targets, this::target,
-                this::health, this::jobs, this::history, downloads::list);
+                this::health, this::jobs, this::history, downloads::list, this::groups);
         rest.start();
     }
 
@@ -174,6 +174,11 @@ public final class MasterPublisher implements AutoCloseable {
     public Optional<TargetView> target(String name) {
         return registry.view(name).map(v -> v.withUnreadInstructions(admin.lag(Map.of(topics.target(name),
                 TargetAgent.consumerGroup(topics.prefix(), name))).get(topics.target(name))));
+    }
+
+    /** Every target group and its members. */
+    public Map<String, List<String>> groups() {
+        return registry.allGroups();
     }
 
     /** The download list, newest first, optionally for one target and/or job. */

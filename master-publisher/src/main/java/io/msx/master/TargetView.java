@@ -1,6 +1,7 @@
 package io.msx.master;
 
 import java.time.Instant;
+import java.util.List;
 
 /**
  * One row of the master's target table, as served by {@code GET /targets} and shown by {@code msx target list}.
@@ -8,6 +9,7 @@ import java.time.Instant;
  * @param name target name
  * @param status health, judged on the master's clock
  * @param location where the target is
+ * @param groups target groups it belongs to
  * @param agentVersion msx agent version it reported
  * @param timeZone IANA zone of its local time
  * @param pollingIntervalSeconds interval it reported
@@ -22,13 +24,13 @@ import java.time.Instant;
  * @param unreadInstructions instructions posted to it that it has not applied (consumer lag); null when unknown
  * @param lastSeq highest status sequence number seen from it
  */
-public record TargetView(String name, TargetStatus status, String location, String agentVersion, String timeZone,
+public record TargetView(String name, TargetStatus status, String location, List<String> groups, String agentVersion, String timeZone,
                          int pollingIntervalSeconds, Instant enlistedAt, Instant lastPoll, Instant lastPollReceivedAt,
                          String lastPollTrigger, String lastAnsweredInstructionId, long spoolDepth,
                          boolean spoolFull, Long clockOffsetMillis, Long unreadInstructions, long lastSeq) {
 
     public TargetView withUnreadInstructions(Long unread) {
-        return new TargetView(name, status, location, agentVersion, timeZone, pollingIntervalSeconds, enlistedAt,
+        return new TargetView(name, status, location, groups, agentVersion, timeZone, pollingIntervalSeconds, enlistedAt,
                 lastPoll, lastPollReceivedAt, lastPollTrigger, lastAnsweredInstructionId, spoolDepth, spoolFull,
                 clockOffsetMillis, unread, lastSeq);
     }

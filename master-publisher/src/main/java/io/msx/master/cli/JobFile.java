@@ -25,6 +25,7 @@ import java.util.Map;
  * id: backup
  * name: Nightly backup
  * targets: [db-1, db-2]
+ * groups: [databases]
  * steps:
  *   - id: 1
  *     name: dump
@@ -40,7 +41,7 @@ import java.util.Map;
  * </pre>
  */
 public record JobFile(String id, String name, String description, Boolean enabled, List<String> targets,
-                      List<Step> steps, List<Schedule> schedules) {
+                      List<String> groups, List<Step> steps, List<Schedule> schedules) {
 
     /** One step. */
     public record Step(Integer id, String name, List<String> command, Map<String, String> env,
@@ -82,6 +83,7 @@ public record JobFile(String id, String name, String description, Boolean enable
         JobDefinition.Builder job = JobDefinition.newBuilder().setJobId(id).setName(name == null ? id : name)
                 .setDescription(description).setEnabled(enabled == null || enabled)
                 .setTargets(targets == null ? List.of() : targets)
+                .setGroups(groups == null ? List.of() : groups)
                 .setSchedules(schedules == null ? List.of() : schedules.stream().map(s -> schedule(s, file)).toList());
         int position = 0;
         List<JobStep> built = new java.util.ArrayList<>();

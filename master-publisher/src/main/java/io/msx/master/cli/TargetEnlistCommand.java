@@ -17,13 +17,16 @@ public final class TargetEnlistCommand extends SubmittingCommand implements Call
     @Option(names = "--location", description = "Where the target is.")
     String location;
 
+    @Option(names = "--group", description = "Groups the target joins (their jobs are posted to it).")
+    java.util.List<String> groups = java.util.List.of();
+
     @Override
     public Integer call() throws Exception {
         CommandSubmitter.Outcome outcome = submit(EnlistTarget.newBuilder().setTarget(target).setLocation(location)
-                .build());
+                .setGroups(groups).build());
         if (outcome.accepted()) {
             out().println(target + "  enlisted");
         }
-        return outcome.exitCode();
+        return printPosted(outcome);
     }
 }

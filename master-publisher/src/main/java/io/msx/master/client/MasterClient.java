@@ -42,6 +42,10 @@ public final class MasterClient {
         return get("/jobs/" + jobId + "/history", new TypeReference<List<io.msx.master.JobRunView>>() { });
     }
 
+    public java.util.Map<String, List<String>> groups() {
+        return get("/groups", new TypeReference<java.util.Map<String, List<String>>>() { }).orElseThrow();
+    }
+
     public List<io.msx.master.InstructionView> instructions(String target, String job) {
         StringBuilder path = new StringBuilder("/instructions?");
         if (target != null) {

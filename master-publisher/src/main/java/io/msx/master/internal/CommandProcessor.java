@@ -1,7 +1,9 @@
 package io.msx.master.internal;
 
 import io.msx.avro.Command;
+import io.msx.avro.DeleteGroup;
 import io.msx.avro.DeleteJob;
+import io.msx.avro.UpdateGroup;
 import io.msx.avro.Defect;
 import io.msx.avro.DefectTarget;
 import io.msx.avro.Resync;
@@ -37,6 +39,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
 
@@ -111,7 +114,7 @@ public final class CommandProcessor {
                 if (job == null) {
                     return reject(command, "unknown job '" + delete.getJobId() + "'");
                 }
-                Decision posted = post(command, job.getTargets(), "JOB_DELETE", t -> JobDelete.newBuilder()
+                Decision posted = post(command, effectiveTargets(job), "JOB_DELETE", t -> JobDelete.newBuilder()
                         .setJobId(job.getJobId()).build(), job.getJobId());
                 if (posted.result().getStatus() != CommandStatus.ACCEPTED) {
                     return posted;
@@ -125,8 +128,9 @@ public final class CommandProcessor {
                 if (job == null) {
                     return reject(command, "unknown job '" + start.getJobId() + "'");
                 }
-                List<String> targets = start.getTargets().isEmpty() ? job.getTargets() : start.getTargets();
-                List<String> foreign = targets.stream().filter(t -> !job.getTargets().contains(t)).toList();
+                List<String> assigned = effectiveTargets(job);
+                List<String> targets = start.getTargets().isEmpty() ? assigned : start.getTargets();
+                List<String> foreign = targets.stream().filter(t -> !assigned.contains(t)).toList();
                 if (!foreign.isEmpty()) {
                     return reject(command, "job '" + job.getJobId() + "' is not assigned to " + foreign);
                 }
@@ -138,9 +142,15 @@ public final class CommandProcessor {
                 if (job == null) {
                     return reject(command, "unknown job '" + stop.getJobId() + "'");
                 }
-                List<String> targets = stop.getTargets().isEmpty() ? job.getTargets() : stop.getTargets();
+                List<String> targets = stop.getTargets().isEmpty() ? effectiveTargets(job) : stop.getTargets();
                 return post(command, targets, "JOB_STOP", t -> JobStop.newBuilder().setJobId(job.getJobId()).build(),
                         job.getJobId());
+            }
+            if (body instanceof UpdateGroup update) {
+                return updateGroup(command, update);
+            }
+            if (body instanceof DeleteGroup delete) {
+                return deleteGroup(command, delete);
             }
             if (body instanceof ResyncTargets resync) {
                 return resync(command, resync.getTargets());
@@ -149,12 +159,7 @@ public final class CommandProcessor {
                 return defect(command, defect);
             }
             if (body instanceof EnlistTarget enlist) {
-                Topics.requireValidTargetName(enlist.getTarget());
-                registry.preRegister(enlist.getTarget(), enlist.getLocation());
-                return new Decision(result(command, CommandStatus.ACCEPTED, null, List.of()), List.of(),
-                        List.of(enlist.getTarget()), List.of(), List.of(), List.of(TargetRegistration.newBuilder()
-                        .setTarget(enlist.getTarget()).setLocation(enlist.getLocation())
-                        .setGroups(enlist.getGroups()).setRegisteredAt(now()).build()));
+                return enlist(command, enlist);
             }
         } catch (IllegalArgumentException e) {
             return reject(command, e.getMessage());
@@ -171,11 +176,13 @@ public final class CommandProcessor {
         if (existing == null && upsert.getMode() == UpsertMode.UPDATE) {
             return reject(command, "unknown job '" + requested.getJobId() + "'");
         }
-        if (!requested.getGroups().isEmpty()) {
-            return reject(command, "target groups are not supported by this master version yet");
+        List<String> emptyGroups = requested.getGroups().stream().filter(g -> registry.members(g).isEmpty()).toList();
+        if (!emptyGroups.isEmpty()) {
+            return reject(command, "unknown group" + (emptyGroups.size() == 1 ? " '" + emptyGroups.get(0) + "'"
+                    : "s " + emptyGroups) + " (a group exists while it has members)");
         }
-        if (requested.getTargets().isEmpty()) {
-            return reject(command, "job '" + requested.getJobId() + "' names no targets");
+        if (requested.getTargets().isEmpty() && requested.getGroups().isEmpty()) {
+            return reject(command, "job '" + requested.getJobId() + "' names no targets or groups");
         }
         try {
             Jobs.validate(requested);
@@ -189,18 +196,19 @@ public final class CommandProcessor {
         }
         JobDefinition job = JobDefinition.newBuilder(requested)
                 .setVersion(existing == null ? 1 : existing.getVersion() + 1).build();
-        List<String> before = existing == null ? List.of() : existing.getTargets();
+        List<String> before = existing == null ? List.of() : effectiveTargets(existing);
+        List<String> after = effectiveTargets(job);
         Instant now = now();
         List<Instruction> instructions = new ArrayList<>();
         List<PostedInstruction> posted = new ArrayList<>();
-        for (String target : job.getTargets().stream().distinct().toList()) {
+        for (String target : after) {
             boolean held = before.contains(target);
             add(command, target, held ? JobUpdate.newBuilder().setJob(job).build()
                     : JobInsert.newBuilder().setJob(job).build(), held ? "JOB_UPDATE" : "JOB_INSERT", now,
                     instructions, posted);
         }
         for (String target : before) {
-            if (!job.getTargets().contains(target)) {
+            if (!after.contains(target)) {
                 add(command, target, JobDelete.newBuilder().setJobId(job.getJobId()).build(), "JOB_DELETE", now,
                         instructions, posted);
             }
@@ -208,6 +216,114 @@ public final class CommandProcessor {
         jobs.put(job);
         return new Decision(result(command, CommandStatus.ACCEPTED, null, posted), instructions, List.of(),
                 List.of(job), List.of(), List.of());
+    }
+
+    /**
+     * Pre-registers a target (its topic is created before anything is posted) with its groups; the jobs of groups it
+     * joins are posted to it at once.
+     */
+    private Decision enlist(Command command, EnlistTarget enlist) {
+        String target = Topics.requireValidTargetName(enlist.getTarget());
+        enlist.getGroups().forEach(Topics::requireValidTargetName);
+        Map<String, List<String>> before = new java.util.HashMap<>();
+        jobs.all().forEach(j -> before.put(j.getJobId(), effectiveTargets(j)));
+        java.util.SortedSet<String> groups = new java.util.TreeSet<>(registry.groups(target));
+        groups.addAll(enlist.getGroups());
+        registry.preRegister(target, enlist.getLocation(), List.copyOf(groups));
+        Instant now = now();
+        List<Instruction> instructions = new ArrayList<>();
+        List<PostedInstruction> posted = new ArrayList<>();
+        for (JobDefinition job : jobs.all()) {
+            if (effectiveTargets(job).contains(target) && !before.get(job.getJobId()).contains(target)) {
+                add(command, target, JobInsert.newBuilder().setJob(job).build(), "JOB_INSERT", now, instructions,
+                        posted);
+            }
+        }
+        return new Decision(result(command, CommandStatus.ACCEPTED, null, posted), instructions, List.of(target),
+                List.of(), List.of(), List.of(registration(target)));
+    }
+
+    /** Where a job runs: its named targets and the current members of its groups, sorted, once each. */
+    List<String> effectiveTargets(JobDefinition job) {
+        java.util.SortedSet<String> targets = new java.util.TreeSet<>(job.getTargets());
+        job.getGroups().forEach(g -> targets.addAll(registry.members(g)));
+        return List.copyOf(targets);
+    }
+
+    /** Adds and removes group members; jobs of the group follow: new members get them, leavers lose them. */
+    private Decision updateGroup(Command command, UpdateGroup update) {
+        String group = update.getGroup();
+        Topics.requireValidTargetName(group);
+        List<String> named = new ArrayList<>(update.getAddTargets());
+        named.addAll(update.getRemoveTargets());
+        List<String> unknown = named.stream().filter(t -> !registry.contains(t)).distinct().toList();
+        if (!unknown.isEmpty()) {
+            return reject(command, "unknown target" + (unknown.size() == 1 ? " '" + unknown.get(0) + "'"
+                    : "s " + unknown));
+        }
+        Map<String, List<String>> before = new java.util.HashMap<>();
+        jobs.all().forEach(j -> before.put(j.getJobId(), effectiveTargets(j)));
+        List<TargetRegistration> changed = new ArrayList<>();
+        for (String target : named.stream().distinct().toList()) {
+            java.util.SortedSet<String> groups = new java.util.TreeSet<>(registry.groups(target));
+            if (update.getAddTargets().contains(target)) {
+                groups.add(group);
+            }
+            if (update.getRemoveTargets().contains(target)) {
+                groups.remove(group);
+            }
+            registry.groups(target, List.copyOf(groups));
+            changed.add(registration(target));
+        }
+        Instant now = now();
+        List<Instruction> instructions = new ArrayList<>();
+        List<PostedInstruction> posted = new ArrayList<>();
+        for (JobDefinition job : jobs.all()) {
+            List<String> after = effectiveTargets(job);
+            List<String> was = before.get(job.getJobId());
+            for (String target : after) {
+                if (!was.contains(target)) {
+                    add(command, target, JobInsert.newBuilder().setJob(job).build(), "JOB_INSERT", now, instructions,
+                            posted);
+                }
+            }
+            for (String target : was) {
+                if (!after.contains(target)) {
+                    add(command, target, JobDelete.newBuilder().setJobId(job.getJobId()).build(), "JOB_DELETE", now,
+                            instructions, posted);
+                }
+            }
+        }
+        return new Decision(result(command, CommandStatus.ACCEPTED, null, posted), instructions, List.of(),
+                List.of(), List.of(), changed);
+    }
+
+    private Decision deleteGroup(Command command, DeleteGroup delete) {
+        String group = delete.getGroup();
+        List<String> users = jobs.all().stream().filter(j -> j.getGroups().contains(group))
+                .map(JobDefinition::getJobId).toList();
+        if (!users.isEmpty()) {
+            return reject(command, "group '" + group + "' is used by job" + (users.size() == 1 ? " '" + users.get(0)
+                    + "'" : "s " + users) + "; change those jobs first");
+        }
+        List<String> members = registry.members(group);
+        if (members.isEmpty()) {
+            return reject(command, "unknown group '" + group + "'");
+        }
+        List<TargetRegistration> changed = new ArrayList<>();
+        for (String target : members) {
+            List<String> groups = new ArrayList<>(registry.groups(target));
+            groups.remove(group);
+            registry.groups(target, groups);
+            changed.add(registration(target));
+        }
+        return new Decision(result(command, CommandStatus.ACCEPTED, null, List.of()), List.of(), List.of(),
+                List.of(), List.of(), changed);
+    }
+
+    private TargetRegistration registration(String target) {
+        return TargetRegistration.newBuilder().setTarget(target).setLocation(registry.location(target))
+                .setGroups(registry.groups(target)).setRegisteredAt(now()).build();
     }
 
     /** Each target drops its jobs and receives every job assigned to it again, in one transaction. */
@@ -222,7 +338,8 @@ public final class CommandProcessor {
         List<Instruction> instructions = new ArrayList<>();
         List<PostedInstruction> posted = new ArrayList<>();
         for (String target : targets) {
-            List<JobDefinition> assigned = jobs.all().stream().filter(j -> j.getTargets().contains(target)).toList();
+            List<JobDefinition> assigned = jobs.all().stream().filter(j -> effectiveTargets(j).contains(target))
+                    .toList();
             add(command, target, Resync.newBuilder().setExpectedJobs(assigned.size()).build(), "RESYNC", now,
                     instructions, posted);
             for (JobDefinition job : assigned) {
@@ -249,8 +366,17 @@ public final class CommandProcessor {
                     instructions, posted);
         }
         registry.remove(target);
+        List<JobDefinition> changedJobs = new ArrayList<>();
+        for (JobDefinition job : jobs.all()) {
+            if (job.getTargets().contains(target)) {
+                List<String> rest = job.getTargets().stream().filter(t -> !t.equals(target)).toList();
+                JobDefinition updated = JobDefinition.newBuilder(job).setTargets(rest).build();
+                jobs.put(updated);
+                changedJobs.add(updated);
+            }
+        }
         return new Decision(result(command, CommandStatus.ACCEPTED, null, posted), instructions, List.of(),
-                List.of(), List.of(), List.of(), List.of(target));
+                changedJobs, List.of(), List.of(), List.of(target));
     }
 
     /** Posts one instruction per target to targets that must all be enlisted. */

@@ -36,7 +36,8 @@ public final class RestServer implements AutoCloseable {
 
     public RestServer(String host, int port, String masterId, ObjectMapper json, Supplier<List<TargetView>> targets,
                       Function<String, Optional<TargetView>> target, Supplier<Map<String, Object>> health) {
-        this(host, port, masterId, json, targets, target, health, List::of, id -> Optional.empty(), (t, j) -> List.of());
+        this(host, port, masterId, json, targets, target, health, List::of, id -> Optional.empty(), (t, j) -> List.of(),
+                Map::of);
     }
 
     /**
@@ -47,7 +48,8 @@ public final class RestServer implements AutoCloseable {
                       Function<String, Optional<TargetView>> target, Supplier<Map<String, Object>> health,
                       Supplier<List<io.msx.master.JobView>> jobs,
                       Function<String, Optional<List<io.msx.master.JobRunView>>> history,
-                      java.util.function.BiFunction<String, String, List<io.msx.master.InstructionView>> instructions) {
+                      java.util.function.BiFunction<String, String, List<io.msx.master.InstructionView>> instructions,
+                      Supplier<Map<String, List<String>>> groups) {
         this.json = json;
         AtomicInteger threads = new AtomicInteger();
         this.executor = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(100),
@@ -72,6 +74,7 @@ public final class RestServer implements AutoCloseable {
             }
         });
         jobsContext(jobs, history);
+        server.createContext("/groups", exchange -> respond(exchange, () -> Optional.of(groups.get())));
         server.createContext("/instructions", exchange -> {
             Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
             respond(exchange, () -> Optional.of(instructions.apply(query.get("target"), query.get("job"))));

@@ -56,7 +56,7 @@ public final class StateLoader {
         for (ConsumerRecord<String, byte[]> r : targetRecords) {
             if (r.value() != null) {
                 TargetRegistration registration = targetCodec.decode(r.topic(), r.partition(), r.offset(), r.value());
-                targets.preRegister(registration.getTarget(), registration.getLocation());
+                targets.preRegister(registration.getTarget(), registration.getLocation(), registration.getGroups());
             } else {
                 targets.remove(r.key());
             }

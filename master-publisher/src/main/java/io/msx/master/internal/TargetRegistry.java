@@ -54,7 +54,49 @@ public final class TargetRegistry {
 
     /** Registers a target an operator named before it enlisted itself. */
     public void preRegister(String target, String location) {
-        targets.computeIfAbsent(target, n -> new Entry(n)).preRegister(location);
+        preRegister(target, location, null);
+    }
+
+    /** Registers a target (or updates it); {@code groups} null keeps its groups. */
+    public void preRegister(String target, String location, List<String> groups) {
+        Entry entry = targets.computeIfAbsent(target, Entry::new);
+        entry.preRegister(location);
+        if (groups != null) {
+            entry.groups(groups);
+        }
+    }
+
+    /** A target's groups, sorted; empty for an unknown target. */
+    public List<String> groups(String target) {
+        Entry entry = targets.get(target);
+        return entry == null ? List.of() : entry.groups();
+    }
+
+    public void groups(String target, List<String> groups) {
+        Entry entry = targets.get(target);
+        if (entry != null) {
+            entry.groups(groups);
+        }
+    }
+
+    /** Where a target is, or null. */
+    public String location(String target) {
+        Entry entry = targets.get(target);
+        return entry == null ? null : entry.location();
+    }
+
+    /** Members of a group, sorted; empty when nobody is in it. */
+    public List<String> members(String group) {
+        return targets.values().stream().filter(e -> e.groups().contains(group)).map(e -> e.name).sorted().toList();
+    }
+
+    /** Every group and its members. */
+    public java.util.SortedMap<String, List<String>> allGroups() {
+        java.util.SortedMap<String, List<String>> groups = new java.util.TreeMap<>();
+        targets.values().forEach(e -> e.groups().forEach(g -> groups.computeIfAbsent(g, k -> new java.util.ArrayList<>())
+                .add(e.name)));
+        groups.values().forEach(members -> members.sort(null));
+        return groups;
     }
 
     /**
@@ -96,6 +138,7 @@ public final class TargetRegistry {
         private final java.util.ArrayDeque<io.msx.master.JobRunView> history = new java.util.ArrayDeque<>();
         private final java.util.Set<String> seenRuns = new java.util.HashSet<>();
         private String location;
+        private java.util.SortedSet<String> groupSet = new java.util.TreeSet<>();
         private String agentVersion;
         private String timeZone;
         private int pollingIntervalSeconds = 60;
@@ -111,6 +154,18 @@ public final class TargetRegistry {
 
         Entry(String name) {
             this.name = name;
+        }
+
+        synchronized List<String> groups() {
+            return List.copyOf(groupSet);
+        }
+
+        synchronized void groups(List<String> groups) {
+            groupSet = new java.util.TreeSet<>(groups);
+        }
+
+        synchronized String location() {
+            return location;
         }
 
         synchronized void preRegister(String location) {
@@ -180,7 +235,7 @@ public final class TargetRegistry {
         }
 
         synchronized TargetView view(Instant now) {
-            return new TargetView(name, status(now), location, agentVersion, timeZone, pollingIntervalSeconds,
+            return new TargetView(name, status(now), location, List.copyOf(groupSet), agentVersion, timeZone, pollingIntervalSeconds,
                     enlistedAt, lastPoll, lastPollReceivedAt, lastPollTrigger, lastAnsweredInstructionId, spoolDepth,
                     spoolFull, clockOffsetMillis, null, lastSeq);
         }

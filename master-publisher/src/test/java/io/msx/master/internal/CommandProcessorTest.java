@@ -95,11 +95,11 @@ class CommandProcessorTest {
     }
 
     @Test
-    void shouldSayPlainlyWhatItDoesNotSupportYet() {
+    void shouldRefuseUnknownGroupsAndJobs() {
         CommandProcessor.Decision decision = processor.process(command(io.msx.avro.DeleteGroup.newBuilder()
                 .setGroup("g").build()));
         assertThat(decision.result().getStatus()).isEqualTo(CommandStatus.REJECTED);
-        assertThat(decision.result().getReason()).isEqualTo("DeleteGroup is not supported by this master version yet");
+        assertThat(decision.result().getReason()).isEqualTo("unknown group 'g'");
         assertThat(processor.process(command(DeleteJob.newBuilder().setJobId("j").build())).result().getReason())
                 .isEqualTo("unknown job 'j'");
     }
@@ -143,6 +143,29 @@ class CommandProcessorTest {
         assertThat(processor.process(command(io.msx.avro.UpsertJob.newBuilder().setJob(job("j", List.of("T7")))
                 .build())).result().getReason()).isEqualTo("unknown target 'T7'");
         assertThat(processor.process(command(io.msx.avro.UpsertJob.newBuilder().setJob(job("j", List.of()))
-                .build())).result().getReason()).isEqualTo("job 'j' names no targets");
+                .build())).result().getReason()).isEqualTo("job 'j' names no targets or groups");
+    }
+
+    @Test
+    void shouldMoveAGroupJobWithItsMembers() {
+        processor.process(command(io.msx.avro.UpdateGroup.newBuilder().setGroup("web").setAddTargets(List.of("T1"))
+                .build()));
+        io.msx.avro.JobDefinition site = io.msx.avro.JobDefinition.newBuilder(job("site", List.of()))
+                .setGroups(List.of("web")).build();
+        assertThat(processor.process(command(io.msx.avro.UpsertJob.newBuilder().setJob(site).build())).result()
+                .getInstructions()).extracting(p -> p.getTarget() + ":" + p.getOperation())
+                .containsExactly("T1:JOB_INSERT");
+
+        CommandProcessor.Decision joined = processor.process(command(io.msx.avro.UpdateGroup.newBuilder()
+                .setGroup("web").setAddTargets(List.of("T2")).setRemoveTargets(List.of("T1")).build()));
+
+        assertThat(joined.result().getInstructions()).extracting(p -> p.getTarget() + ":" + p.getOperation())
+                .containsExactly("T2:JOB_INSERT", "T1:JOB_DELETE");
+        assertThat(joined.targetsPut()).extracting(io.msx.avro.TargetRegistration::getTarget)
+                .containsExactlyInAnyOrder("T1", "T2");
+        assertThat(registry.members("web")).containsExactly("T2");
+        assertThat(processor.process(command(io.msx.avro.UpsertJob.newBuilder().setJob(
+                io.msx.avro.JobDefinition.newBuilder(site).setJobId("other").setGroups(List.of("nobody")).build())
+                .build())).result().getReason()).startsWith("unknown group 'nobody'");
     }
 }
