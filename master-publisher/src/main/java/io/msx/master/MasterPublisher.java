@@ -116,7 +116,7 @@ public final class MasterPublisher implements AutoCloseable {
                 AvroCodec.of(Instruction.class, schemaRegistry, true),
                 AvroCodec.of(io.msx.avro.JobDefinition.class, schemaRegistry, true),
                 AvroCodec.of(io.msx.avro.TargetRegistration.class, schemaRegistry, true),
-                () -> state.load(jobs, registry), downloads);
+                () -> state.load(jobs, registry), downloads, this::committed);
         deadLetterProducer = newProducer("msx-master-" + id + "-dlq", null);
         statusLoop = new StatusLoop(newConsumer("msx-master-" + id + "-status", null), deadLetterProducer, topics,
                 registry, admin, AvroCodec.of(StatusEvent.class, schemaRegistry, true),
@@ -174,6 +174,19 @@ public final class MasterPublisher implements AutoCloseable {
     public Optional<TargetView> target(String name) {
         return registry.view(name).map(v -> v.withUnreadInstructions(admin.lag(Map.of(topics.target(name),
                 TargetAgent.consumerGroup(topics.prefix(), name))).get(topics.target(name))));
+    }
+
+    /** After a command's transaction committed: a resync makes its targets RESYNC_PENDING until acknowledged. */
+    private void committed(io.msx.master.internal.CommandProcessor.Decision decision) {
+        Map<String, String> lastPerTarget = new HashMap<>();
+        boolean resync = false;
+        for (Instruction instruction : decision.instructions()) {
+            resync |= instruction.getBody() instanceof io.msx.avro.Resync;
+            lastPerTarget.put(instruction.getTarget(), instruction.getInstructionId().toString());
+        }
+        if (resync) {
+            lastPerTarget.forEach(registry::resyncPosted);
+        }
     }
 
     /** Every target group and its members. */

@@ -6,8 +6,11 @@ public enum TargetStatus {
     NORMAL,
     /** No check-in for three polling intervals. */
     SUSPECTED_OFFLINE,
-    /** Its jobs differ from what the master assigned; a resync is under way. */
+    /** A resync was posted and the target has not yet acknowledged all of it. */
     RESYNC_PENDING,
-    /** An instruction could not be applied and needs an operator. */
+    /**
+     * Its spool refused status events at its last check-in (it was full): job outcomes are being refused, so the
+     * broker has been unreachable from it for long, or spool.max.bytes is too small. An operator must act.
+     */
     BLOCKED
 }

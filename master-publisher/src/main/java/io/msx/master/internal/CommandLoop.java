@@ -59,6 +59,7 @@ public final class CommandLoop implements Runnable {
     private final AvroCodec<io.msx.avro.TargetRegistration> targetCodec;
     private final Runnable reloadState;
     private final DownloadList downloads;
+    private final java.util.function.Consumer<CommandProcessor.Decision> resyncs;
     private final List<CommandProcessor.Decision> decided = new java.util.ArrayList<>();
     private final CountDownLatch stopping = new CountDownLatch(1);
     private volatile Throwable fatal;
@@ -68,7 +69,7 @@ public final class CommandLoop implements Runnable {
                        AvroCodec<CommandResult> results, AvroCodec<Instruction> instructions,
                        AvroCodec<io.msx.avro.JobDefinition> jobCodec,
                        AvroCodec<io.msx.avro.TargetRegistration> targetCodec, Runnable reloadState,
-                       DownloadList downloads) {
+                       DownloadList downloads, java.util.function.Consumer<CommandProcessor.Decision> committed) {
         this.consumer = consumer;
         this.producer = producer;
         this.topics = topics;
@@ -81,6 +82,7 @@ public final class CommandLoop implements Runnable {
         this.targetCodec = targetCodec;
         this.reloadState = reloadState;
         this.downloads = downloads;
+        this.resyncs = committed;
     }
 
     @Override
@@ -119,7 +121,10 @@ public final class CommandLoop implements Runnable {
             }
             producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
             producer.commitTransaction();
-            decided.forEach(d -> downloads.posted(d.instructions(), d.result().getInstructions()));
+            decided.forEach(d -> {
+                downloads.posted(d.instructions(), d.result().getInstructions());
+                resyncs.accept(d);
+            });
         } catch (ProducerFencedException | AuthorizationException | UnsupportedVersionException e) {
             throw e;
         } catch (MsxRetriableException | KafkaException e) {

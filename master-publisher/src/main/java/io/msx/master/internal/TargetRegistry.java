@@ -47,6 +47,14 @@ public final class TargetRegistry {
         return targets.keySet().stream().sorted().toList();
     }
 
+    /** A resync was posted to the target: it is RESYNC_PENDING until it acknowledges {@code lastInstructionId}. */
+    public void resyncPosted(String target, String lastInstructionId) {
+        Entry entry = targets.get(target);
+        if (entry != null) {
+            entry.resyncPending(lastInstructionId);
+        }
+    }
+
     /** Forgets a defected target; its later events are ignored until it enlists again. */
     public void remove(String target) {
         targets.remove(target);
@@ -150,10 +158,15 @@ public final class TargetRegistry {
         private String lastAnsweredInstructionId;
         private long spoolDepth;
         private boolean spoolFull;
+        private String resyncAwaiting;
         private Long clockOffsetMillis;
 
         Entry(String name) {
             this.name = name;
+        }
+
+        synchronized void resyncPending(String lastInstructionId) {
+            resyncAwaiting = lastInstructionId;
         }
 
         synchronized List<String> groups() {
@@ -207,8 +220,10 @@ public final class TargetRegistry {
                 clockOffsetMillis = Duration.between(report.getMasterTime(), report.getLocalTime()).toMillis();
             } else if (body instanceof JobOutcome outcome) {
                 record(outcome);
-            } else if (body instanceof InstructionAck) {
-                // The download list (per-instruction state) is kept by the views of the master issue.
+            } else if (body instanceof InstructionAck ack) {
+                if (ack.getInstructionId().toString().equals(resyncAwaiting)) {
+                    resyncAwaiting = null;
+                }
             }
             return true;
         }
@@ -241,6 +256,12 @@ public final class TargetRegistry {
         }
 
         private TargetStatus status(Instant now) {
+            if (spoolFull) {
+                return TargetStatus.BLOCKED;
+            }
+            if (resyncAwaiting != null) {
+                return TargetStatus.RESYNC_PENDING;
+            }
             Instant seen = lastPollReceivedAt != null ? lastPollReceivedAt : registeredAt;
             Duration allowed = Duration.ofSeconds((long) pollingIntervalSeconds * MISSED_POLLS_BEFORE_SUSPECT);
             if (seen == null || Duration.between(seen, now).compareTo(allowed) > 0) {

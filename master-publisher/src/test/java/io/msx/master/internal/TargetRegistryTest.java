@@ -70,4 +70,21 @@ class TargetRegistryTest {
         assertThat(registry.apply(event("ghost", 1, checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 0)))).isFalse();
         assertThat(registry.names()).isEmpty();
     }
+
+    @Test
+    void shouldShowResyncPendingUntilTheLastInstructionIsAcknowledgedAndBlockedWhileTheSpoolIsFull() {
+        registry.apply(event("T1", 1, enlist(60)));
+        registry.apply(event("T1", 2, checkIn(CheckInTrigger.STARTUP, clock.instant(), 0)));
+        java.util.UUID last = java.util.UUID.randomUUID();
+        registry.resyncPosted("T1", last.toString());
+        assertThat(registry.view("T1").orElseThrow().status()).isEqualTo(TargetStatus.RESYNC_PENDING);
+
+        registry.apply(event("T1", 3, io.msx.avro.InstructionAck.newBuilder().setInstructionId(last).setOffset(4)
+                .setStatus(io.msx.avro.AckStatus.APPLIED).setAppliedAt(clock.instant()).build()));
+        assertThat(registry.view("T1").orElseThrow().status()).isEqualTo(TargetStatus.NORMAL);
+
+        registry.apply(event("T1", 4, CheckIn.newBuilder(checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 900))
+                .setSpoolFull(true).build()));
+        assertThat(registry.view("T1").orElseThrow().status()).isEqualTo(TargetStatus.BLOCKED);
+    }
 }
