@@ -248,4 +248,31 @@ class ForcePollIT {
         assertThat(master.targets()).extracting(TargetView::name).containsExactly("T1");
         assertThat(msx("target", "defect", "T2").err()).contains("unknown target 'T2'");
     }
+
+    @Test
+    void shouldRebuildItsViewsFromKafkaAfterARestart() throws Exception {
+        Path file = data.resolve("restart.yaml");
+        java.nio.file.Files.writeString(file, "id: survives\ntargets: [T1]\nsteps:\n  - command: [\"true\"]\n");
+        assertThat(msx("job", "create", "-f", file.toString()).exitCode()).isZero();
+        assertThat(msx("job", "start", "survives", "--wait").exitCode()).isZero();
+        TargetView before = master.target("T1").orElseThrow();
+        master.close();
+
+        master = new MasterPublisher(new MasterConfig(Map.of(
+                MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+                MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
+                MasterConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
+                MasterConfig.MASTER_ID_CONFIG, "it",
+                MasterConfig.HTTP_PORT_CONFIG, 0)), Clock.systemUTC());
+        running.add(master);
+        master.start();
+
+        assertThat(master.jobs()).extracting(JobView::jobId).containsExactly("survives");
+        await().atMost(Duration.ofSeconds(30)).alias("views replayed from the status topic").until(() ->
+                master.history("survives").map(h -> h.size() == 1).orElse(false)
+                        && master.target("T1").map(t -> t.lastSeq() >= before.lastSeq()).orElse(false));
+        assertThat(master.target("T1").orElseThrow().lastPoll()).isEqualTo(before.lastPoll());
+        assertThat(msx("job", "start", "survives", "--wait").exitCode()).as("the restarted master knows the job")
+                .isZero();
+    }
 }
