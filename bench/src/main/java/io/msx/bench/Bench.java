@@ -11,6 +11,10 @@ public final class Bench {
             SpoolBench.main();
             return;
         }
+        if (args.length == 1 && args[0].equals("master")) {
+            MasterBench.main();
+            return;
+        }
         if (args.length == 1 && args[0].equals("agent")) {
             AgentBench.main();
             return;
@@ -23,7 +27,7 @@ public final class Bench {
             AgentBench.consumerChild(args);
             return;
         }
-        System.err.println("usage: msx-bench spool|agent");
+        System.err.println("usage: msx-bench spool|agent|master");
         System.exit(2);
     }
 }

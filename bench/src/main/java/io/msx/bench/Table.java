@@ -17,6 +17,11 @@ final class Table {
         return r >= 0.1 ? String.format("%.2f", r) : String.format("%.4f", r);
     }
 
+    /** A row where lower is better (latencies): the ratio is still msx / baseline. */
+    void addRaw(String measurement, String baseline, String msx, double ratio) {
+        rows.add(new String[] {measurement, baseline, msx, ratio(ratio)});
+    }
+
     void print(String baselineName) {
         String[] header = {"measurement", baselineName, "msx", "msx/baseline"};
         int[] widths = new int[header.length];
