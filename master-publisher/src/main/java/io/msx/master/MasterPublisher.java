@@ -109,6 +109,8 @@ public final class MasterPublisher implements AutoCloseable {
                 topics.prefix() + "master." + id);
         transactional.initTransactions();
         state.load(jobs, registry);
+        state.loadPosted(registry.names().stream().map(topics::target).toList(),
+                AvroCodec.of(Instruction.class, schemaRegistry, true), downloads);
         commandLoop = new CommandLoop(newConsumer("msx-master-" + id + "-commands", topics.prefix() + "master"),
                 transactional, topics, new CommandProcessor(registry, jobs, clock), admin,
                 AvroCodec.of(Command.class, schemaRegistry, true),

@@ -272,6 +272,9 @@ class ForcePollIT {
                 master.history("survives").map(h -> h.size() == 1).orElse(false)
                         && master.target("T1").map(t -> t.lastSeq() >= before.lastSeq()).orElse(false));
         assertThat(master.target("T1").orElseThrow().lastPoll()).isEqualTo(before.lastPoll());
+        await().atMost(Duration.ofSeconds(30)).alias("download list rebuilt with posting details and acks")
+                .until(() -> master.instructions("T1", "survives").stream()
+                        .filter(i -> i.postedAt() != null && i.status().equals("APPLIED")).count() == 2);
         assertThat(msx("job", "start", "survives", "--wait").exitCode()).as("the restarted master knows the job")
                 .isZero();
     }

@@ -20,8 +20,8 @@ import java.util.Objects;
 
 /**
  * The download list: every instruction posted (recorded once its transaction committed) and its acknowledgement
- * from the target. Bounded per target (the oldest rows go first). In memory: after a master restart it refills from
- * the acknowledgements replayed from the status topic, without the posting details of what was posted before.
+ * from the target. Bounded per target (the oldest rows go first). After a master restart it is rebuilt from Kafka:
+ * instructions read back from the target topics (read_committed) and acknowledgements replayed from the status topic.
  * Thread-safe.
  */
 public final class DownloadList {
@@ -61,6 +61,32 @@ public final class DownloadList {
             row.object = jobOf(instruction.getBody());
             row.postedAt = instruction.getPostedAt();
         }
+    }
+
+    /** Records an instruction read back from a target topic (rebuilding after a restart). */
+    public synchronized void posted(Instruction instruction) {
+        Row row = row(instruction.getTarget(), instruction.getInstructionId().toString());
+        if (row.postedAt == null) {
+            row.operation = operationOf(instruction.getBody());
+            row.object = jobOf(instruction.getBody());
+            row.postedAt = instruction.getPostedAt();
+        }
+    }
+
+    /** The operation name of an instruction body, as PostedInstruction names it. */
+    static String operationOf(Object body) {
+        String simple = body.getClass().getSimpleName();
+        return switch (simple) {
+            case "PollNow" -> "POLL";
+            case "SetPollInterval" -> "SET_POLL";
+            case "SyncTime" -> "SYNC_TIME";
+            case "JobInsert" -> "JOB_INSERT";
+            case "JobUpdate" -> "JOB_UPDATE";
+            case "JobDelete" -> "JOB_DELETE";
+            case "JobStart" -> "JOB_START";
+            case "JobStop" -> "JOB_STOP";
+            default -> simple.toUpperCase(java.util.Locale.ROOT);
+        };
     }
 
     /** Records a target's acknowledgement. */

@@ -65,6 +65,23 @@ public final class StateLoader {
                 targetRecords.size());
     }
 
+    /** Reads every target topic back into the download list (what was posted, committed, before this start). */
+    public void loadPosted(List<String> targetTopics, AvroCodec<io.msx.avro.Instruction> codec, DownloadList downloads) {
+        int count = 0;
+        for (String topic : targetTopics) {
+            for (ConsumerRecord<String, byte[]> r : readAll(topic)) {
+                try {
+                    downloads.posted(codec.decode(r.topic(), r.partition(), r.offset(), r.value()));
+                    count++;
+                } catch (io.msx.schemas.WireFormatException e) {
+                    log.warn("Skipping an unreadable instruction while rebuilding the download list: {}",
+                            e.getMessage());
+                }
+            }
+        }
+        log.info("Download list rebuilt from {} target topic(s): {} instruction(s)", targetTopics.size(), count);
+    }
+
     private List<ConsumerRecord<String, byte[]>> readAll(String topic) {
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
