@@ -45,13 +45,16 @@ public final class TargetListCommand implements Callable<Integer> {
         }
         List<List<String>> rows = new ArrayList<>();
         for (TargetView t : targets) {
-            rows.add(List.of(t.name(), t.status().name(), text(t.location()), String.valueOf(t.lastPoll()),
+            rows.add(List.of(t.name(), t.status().name(), text(t.location()),
+                    t.groups() == null || t.groups().isEmpty() ? "-" : String.join(",", t.groups()),
+                    String.valueOf(t.lastPoll()),
                     text(t.lastPollTrigger()), localTime(t), t.unreadInstructions() == null ? "?"
                             : String.valueOf(t.unreadInstructions()),
                     t.spoolFull() ? t.spoolDepth() + " FULL" : String.valueOf(t.spoolDepth()),
                     t.pollingIntervalSeconds() + "s", text(t.agentVersion())));
         }
-        Tables.print(out, List.of("TARGET", "STATUS", "LOCATION", "LAST POLL (UTC)", "TRIGGER", "TARGET LOCAL TIME",
+        Tables.print(out, List.of("TARGET", "STATUS", "LOCATION", "GROUPS", "LAST POLL (UTC)", "TRIGGER",
+                "TARGET LOCAL TIME",
                 "UNREAD", "SPOOL", "INTERVAL", "AGENT"), rows);
     }
 
