@@ -68,29 +68,34 @@ public final class StateLoader {
     /** Reads every target topic back into the download list (what was posted, committed, before this start). */
     public void loadPosted(List<String> targetTopics, AvroCodec<io.msx.avro.Instruction> codec, DownloadList downloads) {
         int count = 0;
-        for (String topic : targetTopics) {
-            for (ConsumerRecord<String, byte[]> r : readAll(topic)) {
-                try {
-                    downloads.posted(codec.decode(r.topic(), r.partition(), r.offset(), r.value()));
-                    count++;
-                } catch (io.msx.schemas.WireFormatException e) {
-                    log.warn("Skipping an unreadable instruction while rebuilding the download list: {}",
-                            e.getMessage());
-                }
+        for (ConsumerRecord<String, byte[]> r : readAll(targetTopics.toArray(String[]::new))) {
+            try {
+                downloads.posted(codec.decode(r.topic(), r.partition(), r.offset(), r.value()));
+                count++;
+            } catch (io.msx.schemas.WireFormatException e) {
+                log.warn("Skipping an unreadable instruction while rebuilding the download list: {}", e.getMessage());
             }
         }
         log.info("Download list rebuilt from {} target topic(s): {} instruction(s)", targetTopics.size(), count);
     }
 
-    private List<ConsumerRecord<String, byte[]>> readAll(String topic) {
+    /** Every record of the topics, to their end offsets at the time of the call, with one consumer. */
+    private List<ConsumerRecord<String, byte[]>> readAll(String... topicNames) {
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
+        if (topicNames.length == 0) {
+            return records;
+        }
+        String topic = topicNames.length == 1 ? topicNames[0] : topicNames.length + " target topics";
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
                 ConsumerConfig.CLIENT_ID_CONFIG, "msx-master-state-loader"),
                 new StringDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(topic, TIMEOUT).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (String name : topicNames) {
+                consumer.partitionsFor(name, TIMEOUT).forEach(p -> partitions.add(new TopicPartition(name,
+                        p.partition())));
+            }
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, TIMEOUT);
