@@ -29,8 +29,8 @@ import java.util.stream.Collectors;
 /**
  * {@code msx demo}: the embedded default, end to end. Starts a real KRaft broker and a real Apicurio registry on
  * 127.0.0.1, a master and two target agents (in this JVM, each with its own Kafka clients), then runs
- * {@code msx target poll --all --wait}, {@code msx target list}, {@code msx job create} and
- * {@code msx job start --wait} exactly as an operator would, and stops.
+ * {@code msx target poll --all --wait}, {@code msx target list}, {@code msx job create},
+ * {@code msx job start --wait} and {@code msx job history} exactly as an operator would, and stops.
  */
 @Command(name = "demo", description = "Run the local stack, a master and two targets; force-poll them, show the "
         + "table, then post a job to both and run it.")
@@ -99,8 +99,13 @@ public final class DemoCommand implements Callable<Integer> {
                 if (rc != ExitCodes.OK) {
                     return rc;
                 }
-                return run(out, err, "$ msx job start hello --wait", concat(
+                rc = run(out, err, "$ msx job start hello --wait", concat(
                         new String[] {"job", "start", "hello", "--wait", "--timeout", "60s"}, connection));
+                if (rc != ExitCodes.OK) {
+                    return rc;
+                }
+                return run(out, err, "$ msx job history hello", concat(
+                        new String[] {"job", "history", "hello"}, connection));
             } finally {
                 for (TargetAgent agent : agents) {
                     agent.close(Duration.ofSeconds(10));
