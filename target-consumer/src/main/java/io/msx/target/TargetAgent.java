@@ -186,12 +186,11 @@ public final class TargetAgent implements AutoCloseable {
     }
 
     private void fire(JobDefinition job, JobSchedule schedule) {
-        JobRun run = executor.reserve(UUID.randomUUID(), job, "schedule:" + schedule.getName(), null);
+        String trigger = "schedule:" + schedule.getName();
+        JobRun run = executor.reserve(UUID.randomUUID(), job, trigger, null);
         if (run == null) {
-            reporter.report(JobOutcome.newBuilder().setRunId(UUID.randomUUID()).setJobId(job.getJobId())
-                    .setJobVersion(job.getVersion()).setTrigger("schedule:" + schedule.getName())
-                    .setStatus(RunStatus.SKIPPED).setMessage("an instance is already running")
-                    .setStartedAt(reporter.now()).setEndedAt(reporter.now()).setDurationMillis(0).build());
+            JobRun current = executor.current(job.getJobId());
+            reporter.skipped(job, trigger, current == null ? null : current.runId());
             return;
         }
         executor.start(run);

@@ -59,7 +59,7 @@ public final class CommandLoop implements Runnable {
     private final AvroCodec<io.msx.avro.TargetRegistration> targetCodec;
     private final Runnable reloadState;
     private final DownloadList downloads;
-    private final java.util.function.Consumer<CommandProcessor.Decision> resyncs;
+    private final java.util.function.Consumer<CommandProcessor.Decision> onCommitted;
     private final List<CommandProcessor.Decision> decided = new java.util.ArrayList<>();
     private final CountDownLatch stopping = new CountDownLatch(1);
     private volatile Throwable fatal;
@@ -82,7 +82,7 @@ public final class CommandLoop implements Runnable {
         this.targetCodec = targetCodec;
         this.reloadState = reloadState;
         this.downloads = downloads;
-        this.resyncs = committed;
+        this.onCommitted = committed;
     }
 
     @Override
@@ -122,8 +122,8 @@ public final class CommandLoop implements Runnable {
             producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
             producer.commitTransaction();
             decided.forEach(d -> {
-                downloads.posted(d.instructions(), d.result().getInstructions());
-                resyncs.accept(d);
+                downloads.posted(d.instructions());
+                onCommitted.accept(d);
             });
         } catch (ProducerFencedException | AuthorizationException | UnsupportedVersionException e) {
             throw e;
@@ -187,13 +187,7 @@ public final class CommandLoop implements Runnable {
 
     /** Job instructions are keyed by job id, the others by {@code -}. */
     static byte[] key(Instruction instruction) {
-        Object body = instruction.getBody();
-        String jobId = body instanceof io.msx.avro.JobInsert i ? i.getJob().getJobId()
-                : body instanceof io.msx.avro.JobUpdate u ? u.getJob().getJobId()
-                : body instanceof io.msx.avro.JobDelete d ? d.getJobId()
-                : body instanceof io.msx.avro.JobStart st ? st.getJobId()
-                : body instanceof io.msx.avro.JobStop sp ? sp.getJobId()
-                : null;
+        String jobId = Instructions.jobIdOf(instruction.getBody());
         return jobId == null ? NO_JOB_KEY : jobId.getBytes(StandardCharsets.UTF_8);
     }
 

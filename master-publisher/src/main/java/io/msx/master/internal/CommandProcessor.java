@@ -91,19 +91,19 @@ public final class CommandProcessor {
         Object body = command.getBody();
         try {
             if (body instanceof ForcePoll poll) {
-                return fanOut(command, poll.getTargets(), "POLL", t -> PollNow.newBuilder().build());
+                return fanOut(command, poll.getTargets(), t -> PollNow.newBuilder().build());
             }
             if (body instanceof SetPollingInterval set) {
                 int seconds = set.getIntervalSeconds();
                 if (seconds < MIN_POLL_SECONDS || seconds > MAX_POLL_SECONDS) {
                     return reject(command, "polling interval " + seconds + " s is outside 10 s to 8 h (28800 s)");
                 }
-                return fanOut(command, set.getTargets(), "SET_POLL",
+                return fanOut(command, set.getTargets(),
                         t -> SetPollInterval.newBuilder().setIntervalSeconds(seconds).build());
             }
             if (body instanceof SyncClocks sync) {
                 Instant now = now();
-                return fanOut(command, sync.getTargets(), "SYNC_TIME",
+                return fanOut(command, sync.getTargets(),
                         t -> SyncTime.newBuilder().setMasterTime(now).build());
             }
             if (body instanceof UpsertJob upsert) {
@@ -114,7 +114,7 @@ public final class CommandProcessor {
                 if (job == null) {
                     return reject(command, "unknown job '" + delete.getJobId() + "'");
                 }
-                Decision posted = post(command, effectiveTargets(job), "JOB_DELETE", t -> JobDelete.newBuilder()
+                Decision posted = post(command, effectiveTargets(job), t -> JobDelete.newBuilder()
                         .setJobId(job.getJobId()).build(), job.getJobId());
                 if (posted.result().getStatus() != CommandStatus.ACCEPTED) {
                     return posted;
@@ -134,7 +134,7 @@ public final class CommandProcessor {
                 if (!foreign.isEmpty()) {
                     return reject(command, "job '" + job.getJobId() + "' is not assigned to " + foreign);
                 }
-                return post(command, targets, "JOB_START", t -> JobStart.newBuilder().setJobId(job.getJobId())
+                return post(command, targets, t -> JobStart.newBuilder().setJobId(job.getJobId())
                         .setStartStepId(start.getStartStepId()).build(), job.getJobId());
             }
             if (body instanceof StopJob stop) {
@@ -143,7 +143,7 @@ public final class CommandProcessor {
                     return reject(command, "unknown job '" + stop.getJobId() + "'");
                 }
                 List<String> targets = stop.getTargets().isEmpty() ? effectiveTargets(job) : stop.getTargets();
-                return post(command, targets, "JOB_STOP", t -> JobStop.newBuilder().setJobId(job.getJobId()).build(),
+                return post(command, targets, t -> JobStop.newBuilder().setJobId(job.getJobId()).build(),
                         job.getJobId());
             }
             if (body instanceof UpdateGroup update) {
@@ -204,12 +204,12 @@ public final class CommandProcessor {
         for (String target : after) {
             boolean held = before.contains(target);
             add(command, target, held ? JobUpdate.newBuilder().setJob(job).build()
-                    : JobInsert.newBuilder().setJob(job).build(), held ? "JOB_UPDATE" : "JOB_INSERT", now,
+                    : JobInsert.newBuilder().setJob(job).build(), now,
                     instructions, posted);
         }
         for (String target : before) {
             if (!after.contains(target)) {
-                add(command, target, JobDelete.newBuilder().setJobId(job.getJobId()).build(), "JOB_DELETE", now,
+                add(command, target, JobDelete.newBuilder().setJobId(job.getJobId()).build(), now,
                         instructions, posted);
             }
         }
@@ -235,7 +235,7 @@ public final class CommandProcessor {
         List<PostedInstruction> posted = new ArrayList<>();
         for (JobDefinition job : jobs.all()) {
             if (effectiveTargets(job).contains(target) && !before.get(job.getJobId()).contains(target)) {
-                add(command, target, JobInsert.newBuilder().setJob(job).build(), "JOB_INSERT", now, instructions,
+                add(command, target, JobInsert.newBuilder().setJob(job).build(), now, instructions,
                         posted);
             }
         }
@@ -283,13 +283,13 @@ public final class CommandProcessor {
             List<String> was = before.get(job.getJobId());
             for (String target : after) {
                 if (!was.contains(target)) {
-                    add(command, target, JobInsert.newBuilder().setJob(job).build(), "JOB_INSERT", now, instructions,
+                    add(command, target, JobInsert.newBuilder().setJob(job).build(), now, instructions,
                             posted);
                 }
             }
             for (String target : was) {
                 if (!after.contains(target)) {
-                    add(command, target, JobDelete.newBuilder().setJobId(job.getJobId()).build(), "JOB_DELETE", now,
+                    add(command, target, JobDelete.newBuilder().setJobId(job.getJobId()).build(), now,
                             instructions, posted);
                 }
             }
@@ -340,10 +340,10 @@ public final class CommandProcessor {
         for (String target : targets) {
             List<JobDefinition> assigned = jobs.all().stream().filter(j -> effectiveTargets(j).contains(target))
                     .toList();
-            add(command, target, Resync.newBuilder().setExpectedJobs(assigned.size()).build(), "RESYNC", now,
+            add(command, target, Resync.newBuilder().setExpectedJobs(assigned.size()).build(), now,
                     instructions, posted);
             for (JobDefinition job : assigned) {
-                add(command, target, JobInsert.newBuilder().setJob(job).build(), "JOB_INSERT", now, instructions,
+                add(command, target, JobInsert.newBuilder().setJob(job).build(), now, instructions,
                         posted);
             }
         }
@@ -362,7 +362,7 @@ public final class CommandProcessor {
         List<Instruction> instructions = new ArrayList<>();
         List<PostedInstruction> posted = new ArrayList<>();
         if (!defect.getForce()) {
-            add(command, target, Defect.newBuilder().setReason("defected by the master").build(), "DEFECT", now(),
+            add(command, target, Defect.newBuilder().setReason("defected by the master").build(), now(),
                     instructions, posted);
         }
         registry.remove(target);
@@ -380,21 +380,20 @@ public final class CommandProcessor {
     }
 
     /** Posts one instruction per target to targets that must all be enlisted. */
-    private Decision post(Command command, List<String> targets, String operation, Function<String, Object> bodyFor,
-                          String jobId) {
+    private Decision post(Command command, List<String> targets, Function<String, Object> bodyFor, String jobId) {
         if (targets.isEmpty()) {
             return reject(command, "job '" + jobId + "' has no targets to post to");
         }
-        return fanOut(command, targets, operation, bodyFor);
+        return fanOut(command, targets, bodyFor);
     }
 
-    private void add(Command command, String target, Object body, String operation, Instant now,
+    private void add(Command command, String target, Object body, Instant now,
                      List<Instruction> instructions, List<PostedInstruction> posted) {
         UUID id = UUID.randomUUID();
         instructions.add(Instruction.newBuilder().setInstructionId(id).setTarget(target)
                 .setCommandId(command.getCommandId()).setPostedAt(now).setBody(body).build());
-        posted.add(PostedInstruction.newBuilder().setTarget(target).setInstructionId(id).setOperation(operation)
-                .build());
+        posted.add(PostedInstruction.newBuilder().setTarget(target).setInstructionId(id)
+                .setOperation(Instructions.operationOf(body)).build());
     }
 
     /** A rejection for a command that could not even be read, when its id could. */
@@ -403,8 +402,7 @@ public final class CommandProcessor {
                 .setStatus(CommandStatus.REJECTED).setReason(reason).setInstructions(List.of()).build();
     }
 
-    private Decision fanOut(Command command, List<String> requested, String operation,
-                            Function<String, Object> bodyFor) {
+    private Decision fanOut(Command command, List<String> requested, Function<String, Object> bodyFor) {
         List<String> targets = requested.isEmpty() ? registry.names() : requested.stream().distinct().toList();
         if (targets.isEmpty()) {
             return reject(command, "no targets are enlisted");
@@ -420,11 +418,7 @@ public final class CommandProcessor {
         List<Instruction> instructions = new ArrayList<>();
         List<PostedInstruction> posted = new ArrayList<>();
         for (String target : targets) {
-            UUID id = UUID.randomUUID();
-            instructions.add(Instruction.newBuilder().setInstructionId(id).setTarget(target)
-                    .setCommandId(command.getCommandId()).setPostedAt(now).setBody(bodyFor.apply(target)).build());
-            posted.add(PostedInstruction.newBuilder().setTarget(target).setInstructionId(id)
-                    .setOperation(operation).build());
+            add(command, target, bodyFor.apply(target), now, instructions, posted);
         }
         return new Decision(result(command, CommandStatus.ACCEPTED, null, posted), instructions, List.of());
     }

@@ -2,19 +2,13 @@ package io.msx.master.internal;
 
 import io.msx.avro.Instruction;
 import io.msx.avro.InstructionAck;
-import io.msx.avro.JobDelete;
-import io.msx.avro.JobInsert;
-import io.msx.avro.JobStart;
-import io.msx.avro.JobStop;
-import io.msx.avro.JobUpdate;
-import io.msx.avro.PostedInstruction;
 import io.msx.master.InstructionView;
 
 import java.util.ArrayDeque;
 import java.util.Comparator;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.List;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -52,41 +46,18 @@ public final class DownloadList {
     }
 
     /** Records instructions whose transaction committed. */
-    public synchronized void posted(List<Instruction> instructions, List<PostedInstruction> posted) {
-        Map<String, String> operations = new HashMap<>();
-        posted.forEach(p -> operations.put(p.getInstructionId().toString(), p.getOperation()));
-        for (Instruction instruction : instructions) {
-            Row row = row(instruction.getTarget(), instruction.getInstructionId().toString());
-            row.operation = operations.get(row.instructionId);
-            row.object = jobOf(instruction.getBody());
-            row.postedAt = instruction.getPostedAt();
-        }
+    public synchronized void posted(List<Instruction> instructions) {
+        instructions.forEach(this::posted);
     }
 
-    /** Records an instruction read back from a target topic (rebuilding after a restart). */
+    /** Records one posted instruction (also when read back from a target topic after a restart). */
     public synchronized void posted(Instruction instruction) {
         Row row = row(instruction.getTarget(), instruction.getInstructionId().toString());
         if (row.postedAt == null) {
-            row.operation = operationOf(instruction.getBody());
-            row.object = jobOf(instruction.getBody());
+            row.operation = Instructions.operationOf(instruction.getBody());
+            row.object = Instructions.jobIdOf(instruction.getBody());
             row.postedAt = instruction.getPostedAt();
         }
-    }
-
-    /** The operation name of an instruction body, as PostedInstruction names it. */
-    static String operationOf(Object body) {
-        String simple = body.getClass().getSimpleName();
-        return switch (simple) {
-            case "PollNow" -> "POLL";
-            case "SetPollInterval" -> "SET_POLL";
-            case "SyncTime" -> "SYNC_TIME";
-            case "JobInsert" -> "JOB_INSERT";
-            case "JobUpdate" -> "JOB_UPDATE";
-            case "JobDelete" -> "JOB_DELETE";
-            case "JobStart" -> "JOB_START";
-            case "JobStop" -> "JOB_STOP";
-            default -> simple.toUpperCase(java.util.Locale.ROOT);
-        };
     }
 
     /** Records a target's acknowledgement. */
@@ -117,24 +88,5 @@ public final class DownloadList {
             }
         }
         return row;
-    }
-
-    static String jobOf(Object body) {
-        if (body instanceof JobInsert i) {
-            return i.getJob().getJobId();
-        }
-        if (body instanceof JobUpdate u) {
-            return u.getJob().getJobId();
-        }
-        if (body instanceof JobDelete d) {
-            return d.getJobId();
-        }
-        if (body instanceof JobStart s) {
-            return s.getJobId();
-        }
-        if (body instanceof JobStop s) {
-            return s.getJobId();
-        }
-        return null;
     }
 }

@@ -8,13 +8,11 @@ import io.msx.avro.Instruction;
 import io.msx.avro.JobDefinition;
 import io.msx.avro.JobDelete;
 import io.msx.avro.JobInsert;
-import io.msx.avro.JobOutcome;
 import io.msx.avro.JobStart;
 import io.msx.avro.JobStop;
 import io.msx.avro.JobUpdate;
 import io.msx.avro.PollNow;
 import io.msx.avro.Resync;
-import io.msx.avro.RunStatus;
 import io.msx.avro.SetPollInterval;
 import io.msx.avro.SyncTime;
 import io.msx.spool.StateChange;
@@ -165,7 +163,8 @@ public final class InstructionApplier {
         JobRun run = executor.reserve(runId, job, id.toString(), start.getStartStepId());
         if (run == null) {
             done(id, offset, List.of());
-            skipped(job, id.toString(), executor.current(job.getJobId()));
+            JobRun current = executor.current(job.getJobId());
+            reporter.skipped(job, id.toString(), current == null ? null : current.runId());
             return;
         }
         try {
@@ -176,14 +175,6 @@ public final class InstructionApplier {
             throw e;
         }
         executor.start(run);
-    }
-
-    /** Reports a start that found an instance already running: skipped, never queued silently. */
-    void skipped(JobDefinition job, String trigger, JobRun current) {
-        reporter.report(JobOutcome.newBuilder().setRunId(UUID.randomUUID()).setJobId(job.getJobId())
-                .setJobVersion(job.getVersion()).setTrigger(trigger).setStatus(RunStatus.SKIPPED)
-                .setMessage("an instance is already running" + (current == null ? "" : " (run " + current.runId() + ")"))
-                .setStartedAt(reporter.now()).setEndedAt(reporter.now()).setDurationMillis(0).build());
     }
 
     /** Acknowledges bytes that are not an instruction at all. */

@@ -76,9 +76,9 @@ public final class JobExecutor implements AutoCloseable {
     private void execute(JobRun run) {
         try {
             reporter.report(JobRunStarted.newBuilder().setRunId(run.runId()).setJobId(run.jobId())
-                    .setStartedAt(reporter.now()).setTrigger(runTrigger(run)).build(),
-                    List.of(io.msx.target.internal.AgentStore.putRun(new AgentStore.RunRecord(run.runId(), run.jobId(),
-                            "STARTED", runTrigger(run), null))));
+                    .setStartedAt(reporter.now()).setTrigger(run.trigger()).build(),
+                    List.of(AgentStore.putRun(new AgentStore.RunRecord(run.runId(), run.jobId(), "STARTED",
+                            run.trigger(), null))));
             JobOutcome outcome = run.execute();
             reporter.report(outcome, List.of(AgentStore.deleteRun(run.runId())));
             log.info("Job {} run {} {}: {}", run.jobId(), run.runId(), outcome.getStatus(), outcome.getMessage());
@@ -87,10 +87,6 @@ public final class JobExecutor implements AutoCloseable {
         } finally {
             running.remove(run.jobId(), run);
         }
-    }
-
-    private static String runTrigger(JobRun run) {
-        return run.trigger();
     }
 
     /** Cancels a job's run; false when none holds its slot. */

@@ -105,6 +105,15 @@ public final class StatusReporter {
         return seq;
     }
 
+    /** Reports a start (instruction or schedule) that found an instance running: skipped, never queued silently. */
+    public long skipped(io.msx.avro.JobDefinition job, String trigger, UUID runningRunId) {
+        return report(io.msx.avro.JobOutcome.newBuilder().setRunId(UUID.randomUUID()).setJobId(job.getJobId())
+                .setJobVersion(job.getVersion()).setTrigger(trigger).setStatus(io.msx.avro.RunStatus.SKIPPED)
+                .setMessage("an instance is already running"
+                        + (runningRunId == null ? "" : " (run " + runningRunId + ")"))
+                .setStartedAt(now()).setEndedAt(now()).setDurationMillis(0).build());
+    }
+
     public Instant now() {
         return clock.instant().truncatedTo(ChronoUnit.MILLIS);
     }
