@@ -6,6 +6,7 @@ import io.msx.avro.JobDefinition;
 import io.msx.avro.JobInsert;
 import io.msx.avro.JobStep;
 import io.msx.avro.StatusEvent;
+import io.msx.local.Directories;
 import io.msx.local.LocalStack;
 import io.msx.schemas.AvroCodec;
 import io.msx.schemas.SchemaRegistryClient;
@@ -96,9 +97,7 @@ final class AgentBench {
             System.out.printf("msx agent benchmark: %d cores%n", Runtime.getRuntime().availableProcessors());
             table.print("baseline (raw consumer)");
         } finally {
-            try (var paths = Files.walk(root)) {
-                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            Directories.deleteRecursively(root);
         }
     }
 

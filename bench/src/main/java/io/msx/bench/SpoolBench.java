@@ -1,6 +1,7 @@
 package io.msx.bench;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.msx.local.Directories;
 import io.msx.local.EmbeddedKafka;
 import io.msx.spool.StatusSpool;
 import io.msx.spool.StatusSpoolConfig;
@@ -65,9 +66,7 @@ final class SpoolBench {
                     ROUNDS, Runtime.getRuntime().availableProcessors());
             table.print("baseline (raw RocksDB sync / raw producer)");
         } finally {
-            try (var paths = Files.walk(root)) {
-                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            Directories.deleteRecursively(root);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.msx.master;
 
+import io.msx.Threads;
 import io.msx.avro.Command;
 import io.msx.avro.CommandResult;
 import io.msx.avro.Instruction;
@@ -251,8 +252,8 @@ public final class MasterPublisher implements AutoCloseable {
         if (commandLoop != null) {
             commandLoop.shutdown();
             statusLoop.shutdown();
-            join(commandThread, deadline);
-            join(statusThread, deadline);
+            Threads.joinUntil(commandThread, deadline);
+            Threads.joinUntil(statusThread, deadline);
         }
         if (deadLetterProducer != null) {
             deadLetterProducer.close(Duration.ofSeconds(5));
@@ -262,13 +263,5 @@ public final class MasterPublisher implements AutoCloseable {
         }
         state.set(State.STOPPED);
         log.info("Master {}: STOPPING -> STOPPED", config.masterId());
-    }
-
-    private static void join(Thread thread, long deadlineNanos) {
-        try {
-            thread.join(Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

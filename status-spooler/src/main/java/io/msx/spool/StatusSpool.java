@@ -1,6 +1,7 @@
 package io.msx.spool;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.msx.Threads;
 import io.msx.spool.internal.DirectoryLock;
 import io.msx.spool.internal.SpoolMetrics;
 import io.msx.spool.internal.SpoolRelay;
@@ -283,7 +284,7 @@ public final class StatusSpool implements StatusOutbox {
         long deadline = System.nanoTime() + timeout.toNanos();
         RuntimeException first = null;
         writer.stop();
-        join(writerThread, deadline);
+        Threads.joinUntil(writerThread, deadline);
         flush(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         relay.stop();
         try {
@@ -291,12 +292,12 @@ public final class StatusSpool implements StatusOutbox {
         } catch (RuntimeException e) {
             first = e;
         }
-        join(relayThread, System.nanoTime() + Duration.ofSeconds(5).toNanos());
+        Threads.joinUntil(relayThread, System.nanoTime() + Duration.ofSeconds(5).toNanos());
         if (relayThread.isAlive() || writerThread.isAlive()) {
             relayThread.interrupt();
             writerThread.interrupt();
-            join(relayThread, System.nanoTime() + Duration.ofSeconds(5).toNanos());
-            join(writerThread, System.nanoTime() + Duration.ofSeconds(5).toNanos());
+            Threads.joinUntil(relayThread, System.nanoTime() + Duration.ofSeconds(5).toNanos());
+            Threads.joinUntil(writerThread, System.nanoTime() + Duration.ofSeconds(5).toNanos());
         }
         metrics.close();
         store.close();
@@ -304,14 +305,6 @@ public final class StatusSpool implements StatusOutbox {
         log.info("Spool {} closed: {} event(s) left spooled", name, depth.get());
         if (first != null) {
             throw first;
-        }
-    }
-
-    private static void join(Thread thread, long deadlineNanos) {
-        try {
-            thread.join(Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.msx.target;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.msx.Threads;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
@@ -314,15 +315,9 @@ public final class TargetAgent implements AutoCloseable {
             throw first;
         }
     }
-
-    private void join(Thread thread, long deadlineNanos) {
-        try {
-            thread.join(Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000));
-            if (thread.isAlive()) {
-                log.warn("{} did not stop in time", thread.getName());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    private static void join(Thread thread, long deadlineNanos) {
+        if (!Threads.joinUntil(thread, deadlineNanos)) {
+            log.warn("{} did not stop in time", thread.getName());
         }
     }
 }

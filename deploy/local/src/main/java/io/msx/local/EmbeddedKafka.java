@@ -1,6 +1,5 @@
 package io.msx.local;
 
-import io.msx.local.internal.Directories;
 import io.msx.local.internal.FreePorts;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;

@@ -1,5 +1,6 @@
 package io.msx.master.cli;
 
+import io.msx.local.Directories;
 import io.msx.local.LocalStack;
 import io.msx.master.MasterConfig;
 import io.msx.master.MasterPublisher;
@@ -12,9 +13,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -113,7 +112,11 @@ public final class DemoCommand implements Callable<Integer> {
                 master.close(Duration.ofSeconds(10));
             }
         } finally {
-            deleteQuietly(data);
+            try {
+                Directories.deleteRecursively(data);
+            } catch (java.io.UncheckedIOException e) {
+                // a temp directory left behind is harmless
+            }
         }
     }
 
@@ -148,13 +151,5 @@ public final class DemoCommand implements Callable<Integer> {
         System.arraycopy(a, 0, all, 0, a.length);
         System.arraycopy(b, 0, all, a.length, b.length);
         return all;
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (var paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException | UncheckedIOException e) {
-            // a temp directory left behind is harmless
-        }
     }
 }

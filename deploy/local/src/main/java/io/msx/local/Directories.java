@@ -1,4 +1,4 @@
-package io.msx.local.internal;
+package io.msx.local;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 
-/** Deletes scratch directories of the local stack. */
+/** Deletes scratch directories (the local stack's, the demo's, benchmarks'). */
 public final class Directories {
 
     private Directories() {
