@@ -1,5 +1,6 @@
 package io.msx.config;
 
+import io.msx.schemas.DecodeLimits;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -18,6 +19,10 @@ public abstract class MsxClientConfig extends AbstractConfig {
     public static final String SCHEMA_REGISTRY_URL_CONFIG = "schema.registry.url";
     public static final String SCHEMA_REGISTRY_USER_INFO_CONFIG = "schema.registry.basic.auth.user.info";
     public static final String TOPIC_PREFIX_CONFIG = "topic.prefix";
+    public static final String DECODE_MAX_RECORD_BYTES_CONFIG = "decode.max.record.bytes";
+    public static final String DECODE_MAX_STRING_BYTES_CONFIG = "decode.max.string.bytes";
+    public static final String DECODE_MAX_BYTES_LENGTH_CONFIG = "decode.max.bytes.length";
+    public static final String DECODE_MAX_COLLECTION_ITEMS_CONFIG = "decode.max.collection.items";
 
     protected MsxClientConfig(ConfigDef definition, Map<?, ?> values) {
         super(definition, values, false);
@@ -33,7 +38,20 @@ public abstract class MsxClientConfig extends AbstractConfig {
                 .define(SCHEMA_REGISTRY_USER_INFO_CONFIG, ConfigDef.Type.PASSWORD, null, ConfigDef.Importance.MEDIUM,
                         "user:password for the schema registry's basic auth, if any.")
                 .define(TOPIC_PREFIX_CONFIG, ConfigDef.Type.STRING, Topics.DEFAULT_PREFIX, ConfigDef.Importance.LOW,
-                        "Prefix of every msx topic.");
+                        "Prefix of every msx topic.")
+                .define(DECODE_MAX_RECORD_BYTES_CONFIG, ConfigDef.Type.INT, DecodeLimits.DEFAULT_MAX_RECORD_BYTES,
+                        ConfigDef.Range.atLeast(1), ConfigDef.Importance.LOW, "Largest record value decoded; a "
+                                + "larger one is refused unread (dead-lettered with the reason).")
+                .define(DECODE_MAX_STRING_BYTES_CONFIG, ConfigDef.Type.INT, DecodeLimits.DEFAULT_MAX_STRING_BYTES,
+                        ConfigDef.Range.atLeast(1), ConfigDef.Importance.LOW, "Largest string in a decoded record "
+                                + "(Avro's org.apache.avro.limits.string.maxLength).")
+                .define(DECODE_MAX_BYTES_LENGTH_CONFIG, ConfigDef.Type.INT, DecodeLimits.DEFAULT_MAX_BYTES_LENGTH,
+                        ConfigDef.Range.atLeast(1), ConfigDef.Importance.LOW, "Largest bytes value in a decoded "
+                                + "record (Avro's org.apache.avro.limits.bytes.maxLength).")
+                .define(DECODE_MAX_COLLECTION_ITEMS_CONFIG, ConfigDef.Type.INT,
+                        DecodeLimits.DEFAULT_MAX_COLLECTION_ITEMS, ConfigDef.Range.atLeast(1),
+                        ConfigDef.Importance.LOW, "Most items in one array or map of a decoded record (Avro's "
+                                + "org.apache.avro.limits.collectionItems.maxLength).");
     }
 
     public String bootstrapServers() {
@@ -48,6 +66,12 @@ public abstract class MsxClientConfig extends AbstractConfig {
     public SchemaRegistryConfig schemaRegistry() {
         Password password = getPassword(SCHEMA_REGISTRY_USER_INFO_CONFIG);
         return SchemaRegistryConfig.of(schemaRegistryUrl()).withBasicAuth(password == null ? null : password.value());
+    }
+
+    /** Bounds on decoding untrusted records, from the decode.* keys. */
+    public DecodeLimits decodeLimits() {
+        return new DecodeLimits(getInt(DECODE_MAX_RECORD_BYTES_CONFIG), getInt(DECODE_MAX_STRING_BYTES_CONFIG),
+                getInt(DECODE_MAX_BYTES_LENGTH_CONFIG), getInt(DECODE_MAX_COLLECTION_ITEMS_CONFIG));
     }
 
     public Topics topics() {

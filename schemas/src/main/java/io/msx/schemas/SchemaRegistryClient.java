@@ -3,7 +3,8 @@ package io.msx.schemas;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.msx.schemas.internal.BoundedCache;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import org.apache.avro.Schema;
 
 import java.io.IOException;
@@ -34,8 +35,8 @@ public final class SchemaRegistryClient {
     private final SchemaRegistryConfig config;
     private final HttpClient http;
     private final String authorization;
-    private final BoundedCache<Integer, Schema> schemasById;
-    private final BoundedCache<SubjectSchema, Integer> idsBySubjectSchema;
+    private final Cache<Integer, Schema> schemasById;
+    private final Cache<SubjectSchema, Integer> idsBySubjectSchema;
 
     public SchemaRegistryClient(SchemaRegistryConfig config) {
         this.config = config;
@@ -43,8 +44,9 @@ public final class SchemaRegistryClient {
         this.authorization = config.basicAuthUserInfo() == null ? null
                 : "Basic " + Base64.getEncoder().encodeToString(
                         config.basicAuthUserInfo().getBytes(StandardCharsets.UTF_8));
-        this.schemasById = new BoundedCache<>(config.cacheCapacity());
-        this.idsBySubjectSchema = new BoundedCache<>(config.cacheCapacity());
+        // Caffeine loads each key once even when many threads ask at the same time, and stays within its bound.
+        this.schemasById = Caffeine.newBuilder().maximumSize(config.cacheCapacity()).build();
+        this.idsBySubjectSchema = Caffeine.newBuilder().maximumSize(config.cacheCapacity()).build();
     }
 
     public SchemaRegistryConfig config() {
@@ -58,7 +60,7 @@ public final class SchemaRegistryClient {
      * @throws SchemaRegistryException when the registry refuses it, e.g. as incompatible (HTTP 409)
      */
     public int register(String subject, Schema schema) {
-        return idsBySubjectSchema.computeIfAbsent(new SubjectSchema(subject, schema), key -> {
+        return idsBySubjectSchema.get(new SubjectSchema(subject, schema), key -> {
             JsonNode response = send("POST", "/subjects/" + encode(subject) + "/versions", schemaBody(schema),
                     "register schema under subject " + subject);
             int id = response.path("id").asInt(-1);
@@ -73,7 +75,7 @@ public final class SchemaRegistryClient {
 
     /** The id of {@code schema} under {@code subject}, or empty when the subject or that schema is not registered. */
     public OptionalInt lookupId(String subject, Schema schema) {
-        Integer cached = idsBySubjectSchema.get(new SubjectSchema(subject, schema));
+        Integer cached = idsBySubjectSchema.getIfPresent(new SubjectSchema(subject, schema));
         if (cached != null) {
             return OptionalInt.of(cached);
         }
@@ -98,7 +100,7 @@ public final class SchemaRegistryClient {
      * @throws SchemaRegistryException with status 404 when the registry does not know the id
      */
     public Schema schemaById(int id) {
-        return schemasById.computeIfAbsent(id, key -> {
+        return schemasById.get(id, key -> {
             JsonNode response = send("GET", "/schemas/ids/" + id, null, "fetch schema id " + id);
             String text = response.path("schema").asText(null);
             if (text == null) {
