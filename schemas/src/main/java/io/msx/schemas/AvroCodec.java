@@ -33,7 +33,7 @@ public final class AvroCodec<T extends SpecificRecord> {
     /**
      * @param autoRegister register this type's schema on first encode (false: it must already be registered)
      */
-    public static <T extends SpecificRecord> AvroCodec<T> of(Class<T> type, SchemaRegistryClient registry,
+    public static <T extends SpecificRecord> AvroCodec<T> of(Class<T> type, SchemaRegistry registry,
                                                              boolean autoRegister) {
         return new AvroCodec<>(type, MsxCodec.of(registry, autoRegister));
     }

@@ -2,10 +2,12 @@ package io.msx.schemas;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import org.apache.avro.Conversions;
 import org.apache.avro.Schema;
+import org.apache.avro.data.TimeConversions;
+import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericContainer;
 import org.apache.avro.generic.GenericDatumWriter;
-import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DatumReader;
@@ -42,7 +44,15 @@ public final class MsxCodec {
     public static final byte MAGIC_BYTE = 0;
     public static final int HEADER_SIZE = 5;
 
-    private final SchemaRegistryClient registry;
+    /** Generic records may hold either raw values (long, String) or logical ones (Instant, UUID). */
+    private static final GenericData GENERIC = new GenericData();
+
+    static {
+        GENERIC.addLogicalTypeConversion(new TimeConversions.TimestampMillisConversion());
+        GENERIC.addLogicalTypeConversion(new Conversions.UUIDConversion());
+    }
+
+    private final SchemaRegistry registry;
     private final boolean autoRegister;
     private final DecodeLimits limits;
     /** Writer schema id per schema written by this process (a handful of types). */
@@ -50,11 +60,11 @@ public final class MsxCodec {
     /** How to read each writer schema id seen, per family: bounded, loaded atomically. */
     private final Cache<ReaderKey, Reader> readers;
 
-    private MsxCodec(SchemaRegistryClient registry, boolean autoRegister, DecodeLimits limits) {
+    private MsxCodec(SchemaRegistry registry, boolean autoRegister, DecodeLimits limits) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.autoRegister = autoRegister;
         this.limits = Objects.requireNonNull(limits, "limits");
-        int capacity = registry.config().cacheCapacity();
+        int capacity = registry.cacheCapacity();
         this.writerIds = Caffeine.newBuilder().maximumSize(capacity).build();
         this.readers = Caffeine.newBuilder().maximumSize(capacity).build();
         limits.applyToAvro();
@@ -64,11 +74,11 @@ public final class MsxCodec {
      * @param autoRegister register a type's schema on its first encode (false: it must already be registered)
      * @param limits       bounds on decoding, also made Avro's limits in this JVM
      */
-    public static MsxCodec of(SchemaRegistryClient registry, boolean autoRegister, DecodeLimits limits) {
+    public static MsxCodec of(SchemaRegistry registry, boolean autoRegister, DecodeLimits limits) {
         return new MsxCodec(registry, autoRegister, limits);
     }
 
-    public static MsxCodec of(SchemaRegistryClient registry, boolean autoRegister) {
+    public static MsxCodec of(SchemaRegistry registry, boolean autoRegister) {
         return of(registry, autoRegister, DecodeLimits.DEFAULTS);
     }
 
@@ -76,7 +86,7 @@ public final class MsxCodec {
         return limits;
     }
 
-    public SchemaRegistryClient registry() {
+    public SchemaRegistry registry() {
         return registry;
     }
 
@@ -108,7 +118,7 @@ public final class MsxCodec {
         BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(out, null);
         GenericDatumWriter<Object> writer = value instanceof SpecificRecord
                 ? new SpecificDatumWriter<>(schema, SpecificData.getForSchema(schema))
-                : new GenericDatumWriter<>(schema);
+                : new GenericDatumWriter<>(schema, GENERIC);
         try {
             writer.write(value, encoder);
             encoder.flush();
@@ -203,8 +213,7 @@ public final class MsxCodec {
         try {
             BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(data, HEADER_SIZE, data.length - HEADER_SIZE,
                     null);
-            GenericRecord projection = (GenericRecord) reader.headerReader().read(null, decoder);
-            return (SpecificRecord) projection.get(MessageFamily.HEADER_FIELD);
+            return (SpecificRecord) reader.headerReader().read(null, decoder);
         } catch (IOException | RuntimeException | Error e) {
             return null;
         }
@@ -219,7 +228,7 @@ public final class MsxCodec {
                 throw e;
             }
             // remembered like any id: a flood of records with made-up ids costs one registry call per id
-            return Reader.refused(null, "schema id " + id + " unknown to the registry at " + registry.config().url());
+            return Reader.refused(null, "schema id " + id + " unknown to the registry at " + registry.location());
         } catch (org.apache.avro.SchemaParseException e) {
             return Reader.refused(null, "schema id " + id + " is not an Avro schema msx can read: " + e.getMessage());
         }
@@ -245,28 +254,21 @@ public final class MsxCodec {
     }
 
     /**
-     * Reads only the header of a writer's record: a reader schema with the writer's name and a single field, the
-     * family header. Avro skips every other field, so nothing of an unknown body is kept.
+     * Reads only the header of a writer's record. The header is the first field, so its bytes come first: they are
+     * read with the writer's header schema resolved to this build's, and nothing after them is touched (a corrupt or
+     * unknown body costs nothing).
      */
     private static DatumReader<Object> headerReader(MessageFamily family, Schema writer) {
-        if (family == null) {
+        if (family == null || writer.getFields().isEmpty()) {
             return null;
         }
-        Schema.Field first = writer.getFields().isEmpty() ? null : writer.getFields().get(0);
-        if (first == null || !MessageFamily.HEADER_FIELD.equals(first.name())
-                || first.schema().getType() != Schema.Type.RECORD
+        Schema.Field first = writer.getFields().get(0);
+        if (!MessageFamily.HEADER_FIELD.equals(first.name()) || first.schema().getType() != Schema.Type.RECORD
                 || !first.schema().getFullName().equals(family.headerSchema().getFullName())) {
             return null;
         }
-        Schema projection = Schema.createRecord(writer.getName(), null, writer.getNamespace(), false,
-                List.of(new Schema.Field(MessageFamily.HEADER_FIELD, family.headerSchema(), null, (Object) null)));
-        return new SpecificDatumReader<>(writer, projection, new SpecificData() {
-            @Override
-            public Class<?> getClass(Schema schema) {
-                // the projection itself is a generic record; its header is the generated class
-                return schema == projection ? null : super.getClass(schema);
-            }
-        });
+        return new SpecificDatumReader<>(first.schema(), family.headerSchema(),
+                SpecificData.getForSchema(family.headerSchema()));
     }
 
     /** What a topic accepts: a message family, or one single type. */

@@ -27,7 +27,7 @@ import java.util.OptionalInt;
  * {@link SchemaRegistryException}; an unreachable registry, a timeout or a 5xx raise the retriable
  * {@link SchemaRegistryUnavailableException}.
  */
-public final class SchemaRegistryClient {
+public final class SchemaRegistryClient implements SchemaRegistry {
 
     private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -53,12 +53,23 @@ public final class SchemaRegistryClient {
         return config;
     }
 
+    @Override
+    public String location() {
+        return config.url().toString();
+    }
+
+    @Override
+    public int cacheCapacity() {
+        return config.cacheCapacity();
+    }
+
     /**
      * Registers {@code schema} under {@code subject} (a no-op returning the existing id when it is already there).
      *
      * @return the schema id to write in the wire format
      * @throws SchemaRegistryException when the registry refuses it, e.g. as incompatible (HTTP 409)
      */
+    @Override
     public int register(String subject, Schema schema) {
         return idsBySubjectSchema.get(new SubjectSchema(subject, schema), key -> {
             JsonNode response = send("POST", "/subjects/" + encode(subject) + "/versions", schemaBody(schema),
@@ -74,6 +85,7 @@ public final class SchemaRegistryClient {
     }
 
     /** The id of {@code schema} under {@code subject}, or empty when the subject or that schema is not registered. */
+    @Override
     public OptionalInt lookupId(String subject, Schema schema) {
         Integer cached = idsBySubjectSchema.getIfPresent(new SubjectSchema(subject, schema));
         if (cached != null) {
@@ -99,6 +111,7 @@ public final class SchemaRegistryClient {
      *
      * @throws SchemaRegistryException with status 404 when the registry does not know the id
      */
+    @Override
     public Schema schemaById(int id) {
         return schemasById.get(id, key -> {
             JsonNode response = send("GET", "/schemas/ids/" + id, null, "fetch schema id " + id);
@@ -108,6 +121,25 @@ public final class SchemaRegistryClient {
             }
             return new Schema.Parser().parse(text);
         });
+    }
+
+    /**
+     * The latest version registered under {@code subject}: what a client that knows only a type's subject (an ops
+     * script in another language) writes with.
+     *
+     * @throws SchemaRegistryException with status 404 when the subject does not exist
+     */
+    public RegisteredSchema latest(String subject) {
+        JsonNode response = send("GET", "/subjects/" + encode(subject) + "/versions/latest", null,
+                "fetch the latest schema of subject " + subject);
+        Schema schema = new Schema.Parser().parse(response.path("schema").asText());
+        int id = response.path("id").asInt();
+        schemasById.put(id, schema);
+        return new RegisteredSchema(id, response.path("version").asInt(), schema);
+    }
+
+    /** One version of a subject. */
+    public record RegisteredSchema(int id, int version, Schema schema) {
     }
 
     /** Sets the compatibility of one subject, or the global default when {@code subject} is null. */

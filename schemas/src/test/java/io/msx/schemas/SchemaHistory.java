@@ -24,16 +24,31 @@ final class SchemaHistory {
     private SchemaHistory() {
     }
 
-    /** True when this module sits in a git work tree with git on the PATH. */
-    static boolean available() {
-        try {
-            return git("rev-parse", "--is-inside-work-tree").strip().equals("true");
-        } catch (RuntimeException e) {
-            return false;
+    /** True when this module sits in a git checkout (a {@code .git} here or in a parent directory). */
+    static boolean inGitCheckout() {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            if (java.nio.file.Files.exists(dir.resolve(".git"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @throws IllegalStateException when git cannot be run here, or the clone is shallow (its history would be
+     *                               incomplete, so a breaking change to an older version would go unnoticed)
+     */
+    static void requireReadableHistory() {
+        if (!git("rev-parse", "--is-inside-work-tree").strip().equals("true")) {
+            throw new IllegalStateException("git does not see a work tree here");
+        }
+        if (git("rev-parse", "--is-shallow-repository").strip().equals("true")) {
+            throw new IllegalStateException("this clone is shallow, so earlier schema versions cannot be read; run "
+                    + "'git fetch --unshallow' (or clone without --depth)");
         }
     }
 
-    /** Commit id to the top-level schemas (by full name) as of that commit, oldest first. */
+    /** Commit id to every schema file's record (by full name) as of that commit, oldest first. */
     static Map<String, Map<String, Schema>> committedVersions() {
         String prefix = git("rev-parse", "--show-prefix").strip();
         List<String> commits = new ArrayList<>(git("log", "--format=%H", "--", AVRO_DIR).lines().toList());
@@ -49,22 +64,20 @@ final class SchemaHistory {
             for (String file : files) {
                 texts.put(file, git("show", commit + ":" + file));
             }
-            versions.put(commit, parse(texts, prefix + AVRO_DIR + "/common/"));
+            versions.put(commit, parse(texts));
         }
         return versions;
     }
 
-    /** Parses schema texts in order, returning the top-level (non-common) schemas by full name. */
-    static Map<String, Schema> parse(Map<String, String> textsInOrder, String commonPrefix) {
+    /** Parses schema texts in order, returning each file's schema by full name. */
+    static Map<String, Schema> parse(Map<String, String> textsInOrder) {
         Schema.Parser parser = new Schema.Parser();
-        Map<String, Schema> topLevel = new LinkedHashMap<>();
+        Map<String, Schema> schemas = new LinkedHashMap<>();
         textsInOrder.forEach((file, text) -> {
             Schema schema = parser.parse(text);
-            if (!file.startsWith(commonPrefix)) {
-                topLevel.put(schema.getFullName(), schema);
-            }
+            schemas.put(schema.getFullName(), schema);
         });
-        return topLevel;
+        return schemas;
     }
 
     private static String git(String... args) {

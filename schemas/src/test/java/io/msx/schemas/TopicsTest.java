@@ -26,4 +26,24 @@ class TopicsTest {
         assertThatThrownBy(() -> Topics.defaults().target("-x")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Topics("a/b")).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void shouldRefuseNamesThatWouldCollideAsTopicsNamingTheCollision() {
+        assertThat(Topics.requireValidTargetName("C.1")).isEqualTo("C.1");
+        assertThatThrownBy(() -> Topics.requireValidTargetName("C_1"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'C_1' would collide with 'C.1'");
+        assertThatThrownBy(() -> Topics.requireValidGroupName("db_eu"))
+                .hasMessageContaining("invalid group name 'db_eu'");
+        assertThatThrownBy(() -> Topics.requireValidTargetName("T1.dlq"))
+                .hasMessageContaining("dead-letter topic of 'T1'");
+    }
+
+    @Test
+    void shouldAcceptTheLongestNameAndRefuseOneMore() {
+        String longest = "a".repeat(Topics.MAX_NAME_LENGTH);
+        assertThat(Topics.defaults().target(longest)).endsWith(longest);
+        assertThatThrownBy(() -> Topics.requireValidTargetName(longest + "a"))
+                .hasMessageContaining("1 to 100 letters");
+    }
 }
