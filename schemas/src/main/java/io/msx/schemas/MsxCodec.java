@@ -45,11 +45,23 @@ public final class MsxCodec {
     public static final int HEADER_SIZE = 5;
 
     /** Generic records may hold either raw values (long, String) or logical ones (Instant, UUID). */
-    private static final GenericData GENERIC = new GenericData();
+    private static final GenericData GENERIC = withConversions(new GenericData());
+    /**
+     * The generated classes' model with every logical type msx uses registered: a generated class's own model
+     * misses the conversions of logical types inside unions of nested records (JobSchedule.runOnceAt inside a
+     * JobInsert), which then neither encode nor decode.
+     */
+    private static final SpecificData SPECIFIC = withConversions(new SpecificData());
 
-    static {
-        GENERIC.addLogicalTypeConversion(new TimeConversions.TimestampMillisConversion());
-        GENERIC.addLogicalTypeConversion(new Conversions.UUIDConversion());
+    private static <T extends GenericData> T withConversions(T model) {
+        model.addLogicalTypeConversion(new TimeConversions.TimestampMillisConversion());
+        model.addLogicalTypeConversion(new Conversions.UUIDConversion());
+        return model;
+    }
+
+    /** The model to read and write msx's generated classes with (single-object encoding of stored state too). */
+    public static SpecificData specificData() {
+        return SPECIFIC;
     }
 
     private final SchemaRegistry registry;
@@ -117,7 +129,7 @@ public final class MsxCodec {
         out.writeBytes(ByteBuffer.allocate(4).putInt(id).array());
         BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(out, null);
         GenericDatumWriter<Object> writer = value instanceof SpecificRecord
-                ? new SpecificDatumWriter<>(schema, SpecificData.getForSchema(schema))
+                ? new SpecificDatumWriter<>(schema, SPECIFIC)
                 : new GenericDatumWriter<>(schema, GENERIC);
         try {
             writer.write(value, encoder);
@@ -249,7 +261,7 @@ public final class MsxCodec {
             return Reader.unknown(name, headerReader);
         }
         Schema reader = MsxSchemas.schemaOf(known);
-        return Reader.known(name, new SpecificDatumReader<>(writer, reader, SpecificData.getForSchema(reader)),
+        return Reader.known(name, new SpecificDatumReader<>(writer, reader, SPECIFIC),
                 headerReader);
     }
 
@@ -267,8 +279,7 @@ public final class MsxCodec {
                 || !first.schema().getFullName().equals(family.headerSchema().getFullName())) {
             return null;
         }
-        return new SpecificDatumReader<>(first.schema(), family.headerSchema(),
-                SpecificData.getForSchema(family.headerSchema()));
+        return new SpecificDatumReader<>(first.schema(), family.headerSchema(), SPECIFIC);
     }
 
     /** What a topic accepts: a message family, or one single type. */
