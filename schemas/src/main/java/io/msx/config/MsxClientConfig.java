@@ -1,6 +1,7 @@
 package io.msx.config;
 
 import io.msx.schemas.DecodeLimits;
+import io.msx.schemas.JobRules;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -39,17 +40,18 @@ public abstract class MsxClientConfig extends AbstractConfig {
                         "user:password for the schema registry's basic auth, if any.")
                 .define(TOPIC_PREFIX_CONFIG, ConfigDef.Type.STRING, Topics.DEFAULT_PREFIX, ConfigDef.Importance.LOW,
                         "Prefix of every msx topic.")
+                // The minimums keep every job the rules accept (and the agent already stores) decodable.
                 .define(DECODE_MAX_RECORD_BYTES_CONFIG, ConfigDef.Type.INT, DecodeLimits.DEFAULT_MAX_RECORD_BYTES,
-                        ConfigDef.Range.atLeast(1), ConfigDef.Importance.LOW, "Largest record value decoded; a "
+                        ConfigDef.Range.atLeast(65_536), ConfigDef.Importance.LOW, "Largest record value decoded; a "
                                 + "larger one is refused unread (dead-lettered with the reason).")
                 .define(DECODE_MAX_STRING_BYTES_CONFIG, ConfigDef.Type.INT, DecodeLimits.DEFAULT_MAX_STRING_BYTES,
-                        ConfigDef.Range.atLeast(1), ConfigDef.Importance.LOW, "Largest string in a decoded record "
+                        ConfigDef.Range.atLeast(JobRules.MAX_ARG_LENGTH), ConfigDef.Importance.LOW, "Largest string in a decoded record "
                                 + "(Avro's org.apache.avro.limits.string.maxLength).")
                 .define(DECODE_MAX_BYTES_LENGTH_CONFIG, ConfigDef.Type.INT, DecodeLimits.DEFAULT_MAX_BYTES_LENGTH,
                         ConfigDef.Range.atLeast(1), ConfigDef.Importance.LOW, "Largest bytes value in a decoded "
                                 + "record (Avro's org.apache.avro.limits.bytes.maxLength).")
                 .define(DECODE_MAX_COLLECTION_ITEMS_CONFIG, ConfigDef.Type.INT,
-                        DecodeLimits.DEFAULT_MAX_COLLECTION_ITEMS, ConfigDef.Range.atLeast(1),
+                        DecodeLimits.DEFAULT_MAX_COLLECTION_ITEMS, ConfigDef.Range.atLeast(JobRules.MAX_TARGETS),
                         ConfigDef.Importance.LOW, "Most items in one array or map of a decoded record (Avro's "
                                 + "org.apache.avro.limits.collectionItems.maxLength).");
     }
