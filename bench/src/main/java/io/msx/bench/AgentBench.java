@@ -1,14 +1,15 @@
 package io.msx.bench;
 
-import io.msx.avro.Instruction;
-import io.msx.avro.InstructionAck;
+import io.msx.avro.InstructionHeader;
 import io.msx.avro.JobDefinition;
-import io.msx.avro.JobInsert;
 import io.msx.avro.JobStep;
-import io.msx.avro.StatusEvent;
+import io.msx.avro.instruction.JobInsert;
+import io.msx.avro.status.InstructionAck;
 import io.msx.local.Directories;
 import io.msx.local.LocalStack;
-import io.msx.schemas.AvroCodec;
+import io.msx.schemas.Decoded;
+import io.msx.schemas.MessageFamily;
+import io.msx.schemas.MsxCodec;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
@@ -64,8 +65,9 @@ final class AgentBench {
                 admin.createTopics(List.of(new NewTopic(topics.status(), 1, (short) 1),
                         new NewTopic(topics.target("T1"), 1, (short) 1))).all().get();
             }
-            SchemaRegistryClient registry = new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl()));
-            produceInstructions(stack, topics, AvroCodec.of(Instruction.class, registry, true));
+            MsxCodec codec = MsxCodec.of(new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl())),
+                    true);
+            produceInstructions(stack, topics, codec);
 
             double rawRate = rawReadRate(stack, topics);
 
@@ -73,7 +75,7 @@ final class AgentBench {
             double applyRate;
             long agentRss;
             try {
-                applyRate = applyRate(stack, topics, AvroCodec.of(StatusEvent.class, registry, true));
+                applyRate = applyRate(stack, topics, codec);
                 Thread.sleep(IDLE.toMillis()); // let it settle idle before reading its memory
                 agentRss = rssKb(agent.pid());
             } finally {
@@ -101,8 +103,7 @@ final class AgentBench {
         }
     }
 
-    private static void produceInstructions(LocalStack stack, Topics topics, AvroCodec<Instruction> codec)
-            throws Exception {
+    private static void produceInstructions(LocalStack stack, Topics topics, MsxCodec codec) throws Exception {
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(), ProducerConfig.LINGER_MS_CONFIG, 5),
                 new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -110,10 +111,10 @@ final class AgentBench {
                 JobDefinition job = JobDefinition.newBuilder().setJobId("job-" + i).setName("job-" + i)
                         .setSteps(List.of(JobStep.newBuilder().setStepId(1).setName("s")
                                 .setCommand(List.of("true")).build())).build();
-                producer.send(new ProducerRecord<>(topics.target("T1"), codec.encode(Instruction.newBuilder()
-                        .setInstructionId(UUID.randomUUID()).setTarget("T1")
-                        .setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS))
-                        .setBody(JobInsert.newBuilder().setJob(job).build()).build())));
+                InstructionHeader header = InstructionHeader.newBuilder().setInstructionId(UUID.randomUUID())
+                        .setTarget("T1").setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build();
+                producer.send(new ProducerRecord<>(topics.target("T1"), codec.encode(JobInsert.newBuilder()
+                        .setHeader(header).setJob(job).build())));
             }
             producer.flush();
         }
@@ -138,7 +139,7 @@ final class AgentBench {
     }
 
     /** Apply rate from the agent's own ack timestamps: first to last of INSTRUCTIONS acks. */
-    private static double applyRate(LocalStack stack, Topics topics, AvroCodec<StatusEvent> codec) {
+    private static double applyRate(LocalStack stack, Topics topics, MsxCodec codec) {
         TopicPartition tp = new TopicPartition(topics.status(), 0);
         List<Instant> applied = new ArrayList<>();
         long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
@@ -152,8 +153,9 @@ final class AgentBench {
                     throw new IllegalStateException("only " + applied.size() + " acks within 5 minutes");
                 }
                 consumer.poll(Duration.ofMillis(200)).forEach(r -> {
-                    StatusEvent e = codec.decode(r.topic(), r.partition(), r.offset(), r.value());
-                    if (e.getBody() instanceof InstructionAck ack) {
+                    Decoded decoded = codec.decode(MessageFamily.STATUS, r.topic(), r.partition(), r.offset(),
+                            r.value());
+                    if (decoded instanceof Decoded.Message m && m.value() instanceof InstructionAck ack) {
                         applied.add(ack.getAppliedAt());
                     }
                 });

@@ -1,9 +1,12 @@
 package io.msx.target;
 
 import io.msx.avro.JobDefinition;
-import io.msx.target.internal.JobInventory;
+import io.msx.schemas.JobRules;
 
-/** Rules every job definition must meet; the master checks them before posting a job, the agent before storing it. */
+/**
+ * Rules every job definition must meet; the master checks them before posting a job, the agent before storing it.
+ * The rules themselves are {@link JobRules}'.
+ */
 public final class Jobs {
 
     private Jobs() {
@@ -11,9 +14,9 @@ public final class Jobs {
 
     /**
      * @throws IllegalArgumentException naming what makes the definition unrunnable (no steps, a go-to-step to a
-     *                                  missing step, an invalid cron or time zone, ...)
+     *                                  missing step, an invalid cron or time zone, a value beyond its bound, ...)
      */
     public static void validate(JobDefinition job) {
-        JobInventory.validate(job);
+        JobRules.validate(job);
     }
 }

@@ -7,15 +7,14 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.msx.avro.CheckInTrigger;
-import io.msx.avro.Enlist;
-import io.msx.avro.Instruction;
 import io.msx.avro.JobDefinition;
-import io.msx.avro.JobOutcome;
 import io.msx.avro.JobSchedule;
-import io.msx.avro.RunStatus;
-import io.msx.avro.StatusEvent;
-import io.msx.schemas.AvroCodec;
+import io.msx.avro.state.StoredRun;
+import io.msx.avro.status.CheckInTrigger;
+import io.msx.avro.status.Enlist;
+import io.msx.avro.status.JobOutcome;
+import io.msx.avro.status.RunStatus;
+import io.msx.schemas.MsxCodec;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.spool.StatusSpool;
 import io.msx.target.internal.AgentHttpServer;
@@ -31,7 +30,10 @@ import io.msx.target.internal.StatusReporter;
 import io.msx.target.internal.job.JobRun;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +43,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,12 +55,18 @@ import java.util.concurrent.atomic.AtomicReference;
  * and acknowledgement in one RocksDB batch), runs its jobs on their schedules or on START, and reports enlistment,
  * acknowledgements, check-ins and job outcomes to the status topic through its durable spool.
  *
+ * <p>Instructions it cannot read (not the wire format, corrupt, an unknown type) go unchanged to the instruction
+ * topic's dead-letter topic {@code <topic>.dlq} through a plain idempotent producer before they are acknowledged
+ * FAILED. Its local state is stored in Avro's single-object encoding, readable after an upgrade.
+ *
  * <p>Threads: {@code msx-target-<name>-instructions} (the consumer), {@code -poller} (check-ins), {@code -scheduler}
  * (job schedules), {@code -run-N} (job runs). Thread-safe; {@link #close(Duration)} is idempotent.
  */
 public final class TargetAgent implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(TargetAgent.class);
+    /** Longest wait for Kafka to take a dead letter; beyond it the instruction is tried again later. */
+    private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofSeconds(20);
 
     /** Lifecycle; transitions only forward. */
     public enum State {
@@ -82,6 +91,7 @@ public final class TargetAgent implements AutoCloseable {
     private JobScheduler jobScheduler;
     private InstructionApplier applier;
     private InstructionLoop loop;
+    private KafkaProducer<byte[], byte[]> deadLetters;
     private Thread loopThread;
     private Thread schedulerThread;
 
@@ -117,6 +127,7 @@ public final class TargetAgent implements AutoCloseable {
     public synchronized void start() {
         transition(State.CREATED, State.RUNNING);
         SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistry());
+        MsxCodec codec = MsxCodec.of(registry, true, config.decodeLimits());
         spool = StatusSpool.open(name, config.spool(AgentStore.COLUMN_FAMILIES), config.bootstrapServers(),
                 config.topics().status(), clock, meters);
         AgentStore store = new AgentStore(spool);
@@ -125,18 +136,20 @@ public final class TargetAgent implements AutoCloseable {
         if (applied != null) {
             agentState.lastAppliedOffset(applied);
         }
-        reporter = new StatusReporter(name, spool, AvroCodec.of(StatusEvent.class, registry, true), clock, agentState);
+        reporter = new StatusReporter(name, spool, store, codec, clock, agentState);
         executor = new JobExecutor(name, config.jobsMaxConcurrent(), reporter, workDir(), clock);
         reporter.inventory(executor::runningJobs, inventory::digest);
         checkIns = new CheckInScheduler("msx-target-" + name + "-poller", agentState, this::checkIn);
-        loop = new InstructionLoop(newConsumer(), config.topics().target(name),
-                AvroCodec.of(Instruction.class, registry, false), applied);
+        deadLetters = newDeadLetterProducer();
+        loop = new InstructionLoop(newConsumer(), config.topics().target(name), codec, deadLetters,
+                DEAD_LETTER_TIMEOUT, applied);
         applier = new InstructionApplier(name, reporter, checkIns, agentState, config.timeZone(),
                 AgentVersion.current(), inventory, executor, loop::stopAfterCurrent);
-        loop.applier(applier);
+        loop.handler(applier);
         jobScheduler = new JobScheduler(inventory, clock, this::fire);
 
-        reporter.report(Enlist.newBuilder()
+        reporter.report(h -> Enlist.newBuilder()
+                .setHeader(h)
                 .setLocation(config.location())
                 .setAgentVersion(AgentVersion.current())
                 .setTimeZone(config.timeZone().getId())
@@ -166,23 +179,25 @@ public final class TargetAgent implements AutoCloseable {
      * was in progress is reported FAILED, not started again (its steps may have had effects).
      */
     private void recoverRuns(AgentStore store) {
-        for (AgentStore.RunRecord run : store.runs()) {
-            JobDefinition job = inventory.get(run.jobId());
-            if (run.state().equals("PENDING") && job != null) {
-                JobRun reserved = executor.reserve(run.runId(), job, run.trigger(), run.startStepId());
+        for (StoredRun run : store.runs()) {
+            JobDefinition job = inventory.get(run.getJobId());
+            boolean pending = run.getState().equals(AgentStore.PENDING);
+            if (pending && job != null) {
+                JobRun reserved = executor.reserve(run.getRunId(), job, run.getTrigger(), run.getStartStepId());
                 if (reserved != null) {
-                    log.info("Starting run {} of job {}, acknowledged before the agent stopped", run.runId(),
-                            run.jobId());
+                    log.info("Starting run {} of job {}, acknowledged before the agent stopped", run.getRunId(),
+                            run.getJobId());
                     executor.start(reserved);
                     continue;
                 }
             }
-            String why = run.state().equals("PENDING") ? "job " + run.jobId() + " was removed before the run began"
+            String why = pending ? "job " + run.getJobId() + " was removed before the run began"
                     : "the agent stopped while this run was in progress; it was not started again";
-            reporter.report(JobOutcome.newBuilder().setRunId(run.runId()).setJobId(run.jobId())
-                    .setTrigger(run.trigger()).setStatus(RunStatus.FAILED).setMessage(why)
-                    .setStartedAt(reporter.now()).setEndedAt(reporter.now()).setDurationMillis(0).build(),
-                    List.of(AgentStore.deleteRun(run.runId())));
+            Instant now = reporter.now();
+            reporter.report(h -> JobOutcome.newBuilder().setHeader(h).setRunId(run.getRunId())
+                    .setJobId(run.getJobId()).setTrigger(run.getTrigger()).setStatus(RunStatus.FAILED)
+                    .setMessage(why).setStartedAt(now).setEndedAt(now).setDurationMillis(0).build(),
+                    List.of(AgentStore.deleteRun(run.getRunId())));
         }
     }
 
@@ -215,6 +230,19 @@ public final class TargetAgent implements AutoCloseable {
         configs.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         configs.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         return new KafkaConsumer<>(configs, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** Plain (not transactional), idempotent, acks=all; its sends are bounded so a down broker is retried later. */
+    private KafkaProducer<byte[], byte[]> newDeadLetterProducer() {
+        Map<String, Object> configs = new HashMap<>();
+        configs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        configs.put(ProducerConfig.CLIENT_ID_CONFIG, "msx-target-" + name + "-dlq");
+        configs.put(ProducerConfig.ACKS_CONFIG, "all");
+        configs.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        configs.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
+        configs.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        configs.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 15_000);
+        return new KafkaProducer<>(configs, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
     /**
@@ -294,6 +322,13 @@ public final class TargetAgent implements AutoCloseable {
             join(loopThread, deadline);
             join(schedulerThread, deadline);
         }
+        if (deadLetters != null) {
+            try {
+                deadLetters.close(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                log.warn("Dead-letter producer of {} did not close cleanly: {}", name, e.toString());
+            }
+        }
         if (checkIns != null) {
             checkIns.close();
         }
@@ -315,6 +350,7 @@ public final class TargetAgent implements AutoCloseable {
             throw first;
         }
     }
+
     private static void join(Thread thread, long deadlineNanos) {
         if (!Threads.joinUntil(thread, deadlineNanos)) {
             log.warn("{} did not stop in time", thread.getName());

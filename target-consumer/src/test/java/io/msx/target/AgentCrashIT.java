@@ -1,17 +1,21 @@
 package io.msx.target;
 
-import io.msx.avro.InstructionAck;
-import io.msx.avro.Instruction;
+import io.msx.avro.InstructionHeader;
 import io.msx.avro.JobDefinition;
-import io.msx.avro.JobInsert;
-import io.msx.avro.JobOutcome;
-import io.msx.avro.JobStart;
 import io.msx.avro.JobStep;
-import io.msx.avro.RunStatus;
-import io.msx.avro.StatusEvent;
+import io.msx.avro.StatusHeader;
+import io.msx.avro.instruction.JobInsert;
+import io.msx.avro.instruction.JobStart;
+import io.msx.avro.status.CheckIn;
+import io.msx.avro.status.CheckInTrigger;
+import io.msx.avro.status.InstructionAck;
+import io.msx.avro.status.JobOutcome;
+import io.msx.avro.status.RunStatus;
 import io.msx.local.LocalStack;
 import io.msx.local.LocalStackExtension;
-import io.msx.schemas.AvroCodec;
+import io.msx.schemas.Decoded;
+import io.msx.schemas.MessageFamily;
+import io.msx.schemas.MsxCodec;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
@@ -26,6 +30,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.avro.specific.SpecificRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,7 +66,7 @@ class AgentCrashIT {
     @TempDir
     Path dir;
 
-    private final List<StatusEvent> events = new ArrayList<>();
+    private final List<SpecificRecord> events = new ArrayList<>();
 
     @Test
     void shouldApplyEveryInstructionExactlyOnceAcrossTenKills(LocalStack stack) throws Exception {
@@ -70,9 +75,8 @@ class AgentCrashIT {
             admin.createTopics(List.of(new NewTopic(topics.status(), 1, (short) 1),
                     new NewTopic(topics.target("T1"), 1, (short) 1))).all().get();
         }
-        SchemaRegistryClient registry = new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl()));
-        AvroCodec<Instruction> instructions = AvroCodec.of(Instruction.class, registry, true);
-        AvroCodec<StatusEvent> status = AvroCodec.of(StatusEvent.class, registry, true);
+        MsxCodec codec = MsxCodec.of(new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl())),
+                true);
         Path lines = dir.resolve("lines");
         List<UUID> posted = new ArrayList<>();
         long seed = System.nanoTime();
@@ -87,15 +91,17 @@ class AgentCrashIT {
                 Process child = startChild(stack, topics, data);
                 int lifetime = kill + 1;
                 await().atMost(Duration.ofSeconds(60)).alias("agent lifetime " + lifetime + " checked in")
-                        .until(() -> startups(reader, status) >= lifetime);
+                        .until(() -> startups(reader, codec) >= lifetime);
                 // A wave of instructions lands while this agent is consuming; it is killed while applying them.
                 for (int k = kill * jobsPerWave; k < (kill + 1) * jobsPerWave; k++) {
                     JobDefinition job = JobDefinition.newBuilder().setJobId("job-" + k).setName("job-" + k)
                             .setSteps(List.of(JobStep.newBuilder().setStepId(1).setName("append")
                                     .setCommand(List.of("sh", "-c", "echo $MSX_JOB_ID >> " + lines)).build())).build();
-                    posted.add(post(producer, instructions, topics, JobInsert.newBuilder().setJob(job).build()));
-                    posted.add(post(producer, instructions, topics,
-                            JobStart.newBuilder().setJobId("job-" + k).build()));
+                    String jobId = "job-" + k;
+                    posted.add(post(producer, codec, topics, h -> JobInsert.newBuilder().setHeader(h).setJob(job)
+                            .build()));
+                    posted.add(post(producer, codec, topics, h -> JobStart.newBuilder().setHeader(h).setJobId(jobId)
+                            .build()));
                 }
                 Thread.sleep(random.nextInt(200)); // the random moment of the kill is the point of this test
                 child.destroyForcibly(); // SIGKILL
@@ -104,15 +110,15 @@ class AgentCrashIT {
             Process last = startChild(stack, topics, data);
             try {
                 await().atMost(Duration.ofSeconds(90)).alias("every instruction acknowledged and every job settled")
-                        .until(() -> acks(reader, status).stream().map(InstructionAck::getInstructionId)
+                        .until(() -> acks(reader, codec).stream().map(InstructionAck::getInstructionId)
                                 .collect(Collectors.toSet()).containsAll(posted)
-                                && outcomes(reader, status).size() >= JOBS);
+                                && outcomes(reader, codec).size() >= JOBS);
             } finally {
                 last.destroyForcibly();
                 last.waitFor();
             }
 
-            List<InstructionAck> acks = acks(reader, status);
+            List<InstructionAck> acks = acks(reader, codec);
             assertThat(acks).as("acks in the deduplicated view (seed %s)", seed).hasSize(posted.size());
             assertThat(acks).extracting(InstructionAck::getInstructionId).containsExactlyElementsOf(posted);
             assertThat(acks).extracting(InstructionAck::getError).containsOnlyNulls();
@@ -121,7 +127,7 @@ class AgentCrashIT {
                     .collect(Collectors.groupingBy(Function.identity(), Collectors.counting())) : Map.of();
             assertThat(ran.values()).as("no job ran twice (seed %s)", seed).allMatch(n -> n == 1);
             Map<String, JobOutcome> outcomes = new HashMap<>();
-            outcomes(reader, status).forEach(o -> outcomes.merge(o.getJobId(), o, (a, b) -> {
+            outcomes(reader, codec).forEach(o -> outcomes.merge(o.getJobId(), o, (a, b) -> {
                 throw new AssertionError("two outcomes for " + o.getJobId() + ": " + a + " / " + b);
             }));
             assertThat(outcomes).hasSize(JOBS);
@@ -136,12 +142,12 @@ class AgentCrashIT {
         }
     }
 
-    private static UUID post(KafkaProducer<byte[], byte[]> producer, AvroCodec<Instruction> codec, Topics topics,
-                             Object body) throws Exception {
+    private static UUID post(KafkaProducer<byte[], byte[]> producer, MsxCodec codec, Topics topics,
+                             Function<InstructionHeader, SpecificRecord> instruction) throws Exception {
         UUID id = UUID.randomUUID();
-        producer.send(new ProducerRecord<>(topics.target("T1"), codec.encode(Instruction.newBuilder()
-                .setInstructionId(id).setTarget("T1").setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS))
-                .setBody(body).build()))).get();
+        InstructionHeader header = InstructionHeader.newBuilder().setInstructionId(id).setTarget("T1")
+                .setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build();
+        producer.send(new ProducerRecord<>(topics.target("T1"), codec.encode(instruction.apply(header)))).get();
         return id;
     }
 
@@ -164,28 +170,33 @@ class AgentCrashIT {
     }
 
     /** The master's view: events read so far, replays (seq at or below the highest seen) dropped. */
-    private List<StatusEvent> view(KafkaConsumer<byte[], byte[]> reader, AvroCodec<StatusEvent> codec) {
+    private List<SpecificRecord> view(KafkaConsumer<byte[], byte[]> reader, MsxCodec codec) {
         reader.poll(Duration.ofMillis(100)).forEach(r -> {
-            StatusEvent e = codec.decode(r.topic(), r.partition(), r.offset(), r.value());
-            if (events.isEmpty() || e.getSeq() > events.get(events.size() - 1).getSeq()) {
+            SpecificRecord e = ((Decoded.Message) codec.decode(MessageFamily.STATUS, r.topic(), r.partition(),
+                    r.offset(), r.value())).value();
+            if (events.isEmpty() || seq(e) > seq(events.get(events.size() - 1))) {
                 events.add(e);
             }
         });
         return events;
     }
 
-    private long startups(KafkaConsumer<byte[], byte[]> reader, AvroCodec<StatusEvent> codec) {
-        return view(reader, codec).stream().filter(e -> e.getBody() instanceof io.msx.avro.CheckIn c
-                && c.getTrigger() == io.msx.avro.CheckInTrigger.STARTUP).count();
+    private static long seq(SpecificRecord event) {
+        return MessageFamily.STATUS.<StatusHeader>header(event).getSeq();
     }
 
-    private List<InstructionAck> acks(KafkaConsumer<byte[], byte[]> reader, AvroCodec<StatusEvent> codec) {
-        return view(reader, codec).stream().filter(e -> e.getBody() instanceof InstructionAck)
-                .map(e -> (InstructionAck) e.getBody()).toList();
+    private long startups(KafkaConsumer<byte[], byte[]> reader, MsxCodec codec) {
+        return view(reader, codec).stream().filter(e -> e instanceof CheckIn c
+                && c.getTrigger() == CheckInTrigger.STARTUP).count();
     }
 
-    private List<JobOutcome> outcomes(KafkaConsumer<byte[], byte[]> reader, AvroCodec<StatusEvent> codec) {
-        return view(reader, codec).stream().filter(e -> e.getBody() instanceof JobOutcome)
-                .map(e -> (JobOutcome) e.getBody()).toList();
+    private List<InstructionAck> acks(KafkaConsumer<byte[], byte[]> reader, MsxCodec codec) {
+        return view(reader, codec).stream().filter(e -> e instanceof InstructionAck).map(e -> (InstructionAck) e)
+                .toList();
+    }
+
+    private List<JobOutcome> outcomes(KafkaConsumer<byte[], byte[]> reader, MsxCodec codec) {
+        return view(reader, codec).stream().filter(e -> e instanceof JobOutcome).map(e -> (JobOutcome) e)
+                .toList();
     }
 }

@@ -1,6 +1,6 @@
 package io.msx.target.internal;
 
-import io.msx.avro.CheckInTrigger;
+import io.msx.avro.status.CheckInTrigger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,8 +1,8 @@
 package io.msx.target.internal;
 
 import io.msx.avro.JobDefinition;
-import io.msx.avro.JobOutcome;
-import io.msx.avro.JobRunStarted;
+import io.msx.avro.status.JobOutcome;
+import io.msx.avro.status.JobRunStarted;
 import io.msx.target.internal.job.JobRun;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -31,6 +32,7 @@ public final class JobExecutor implements AutoCloseable {
 
     private final String target;
     private final StatusReporter reporter;
+    private final AgentStore store;
     private final Path workDir;
     private final Clock clock;
     private final ThreadPoolExecutor pool;
@@ -40,6 +42,7 @@ public final class JobExecutor implements AutoCloseable {
     public JobExecutor(String target, int maxConcurrent, StatusReporter reporter, Path workDir, Clock clock) {
         this.target = target;
         this.reporter = reporter;
+        this.store = reporter.store();
         this.workDir = workDir;
         this.clock = clock;
         this.pool = new ThreadPoolExecutor(maxConcurrent, maxConcurrent, 0, TimeUnit.SECONDS,
@@ -75,12 +78,12 @@ public final class JobExecutor implements AutoCloseable {
 
     private void execute(JobRun run) {
         try {
-            reporter.report(JobRunStarted.newBuilder().setRunId(run.runId()).setJobId(run.jobId())
-                    .setStartedAt(reporter.now()).setTrigger(run.trigger()).build(),
-                    List.of(AgentStore.putRun(new AgentStore.RunRecord(run.runId(), run.jobId(), "STARTED",
-                            run.trigger(), null))));
-            JobOutcome outcome = run.execute();
-            reporter.report(outcome, List.of(AgentStore.deleteRun(run.runId())));
+            Instant started = reporter.now();
+            reporter.report(h -> JobRunStarted.newBuilder().setHeader(h).setRunId(run.runId()).setJobId(run.jobId())
+                    .setStartedAt(started).setTrigger(run.trigger()).build(),
+                    store.putRun(AgentStore.run(run.runId(), run.jobId(), AgentStore.STARTED, run.trigger(), null)));
+            JobOutcome.Builder outcome = run.execute();
+            reporter.report(h -> outcome.setHeader(h).build(), List.of(AgentStore.deleteRun(run.runId())));
             log.info("Job {} run {} {}: {}", run.jobId(), run.runId(), outcome.getStatus(), outcome.getMessage());
         } catch (RuntimeException e) {
             log.error("Job {} run {} could not be reported: {}", run.jobId(), run.runId(), e.toString());

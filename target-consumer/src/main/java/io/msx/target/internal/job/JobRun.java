@@ -1,11 +1,12 @@
 package io.msx.target.internal.job;
 
 import io.msx.avro.JobDefinition;
-import io.msx.avro.JobOutcome;
 import io.msx.avro.JobStep;
-import io.msx.avro.RunStatus;
 import io.msx.avro.StepAction;
-import io.msx.avro.StepOutcome;
+import io.msx.avro.status.JobOutcome;
+import io.msx.avro.status.RunStatus;
+import io.msx.avro.status.StepOutcome;
+import io.msx.schemas.JobRules;
 
 import java.nio.file.Path;
 import java.time.Clock;
@@ -26,9 +27,6 @@ import java.util.concurrent.TimeUnit;
  * calling thread; {@link #cancel()} may be called from any thread and kills the running step's process tree.
  */
 public final class JobRun {
-
-    /** Step executions allowed in one run: go-to-step loops end here instead of running forever. */
-    static final int MAX_STEP_EXECUTIONS = 1000;
 
     private final UUID runId;
     private final JobDefinition job;
@@ -71,8 +69,12 @@ public final class JobRun {
         return canceled.getCount() == 0;
     }
 
-    /** Runs the steps and returns the outcome; never throws for a failing step. */
-    public JobOutcome execute() {
+    /**
+     * Runs the steps and returns the outcome, without its status header (the reporter adds it when it spools the
+     * event); never throws for a failing step. A run entering steps more than {@link JobRules#maxStepExecutions}
+     * times is stopped as a go-to-step loop.
+     */
+    public JobOutcome.Builder execute() {
         Instant started = now();
         long startNanos = System.nanoTime();
         Map<Integer, JobStep> steps = new HashMap<>();
@@ -82,6 +84,7 @@ public final class JobRun {
         RunStatus status = RunStatus.SUCCEEDED;
         String message = null;
         int executions = 0;
+        int maxExecutions = JobRules.maxStepExecutions(job);
         while (current != null) {
             JobStep step = steps.get(current);
             if (step == null) {
@@ -89,9 +92,9 @@ public final class JobRun {
                 message = "step " + current + " does not exist";
                 break;
             }
-            if (++executions > MAX_STEP_EXECUTIONS) {
+            if (++executions > maxExecutions) {
                 status = RunStatus.FAILED;
-                message = "more than " + MAX_STEP_EXECUTIONS + " step executions: go-to-step loop stopped";
+                message = "more than " + maxExecutions + " step executions: go-to-step loop stopped";
                 break;
             }
             boolean succeeded = runStep(step, outcomes);
@@ -128,7 +131,7 @@ public final class JobRun {
                 .setRunId(runId).setJobId(job.getJobId()).setJobVersion(job.getVersion()).setTrigger(trigger)
                 .setStatus(status).setMessage(message).setStartedAt(started).setEndedAt(ended)
                 .setDurationMillis(Duration.ofNanos(System.nanoTime() - startNanos).toMillis())
-                .setSteps(outcomes).build();
+                .setSteps(outcomes);
     }
 
     private Integer next(JobStep step) {

@@ -5,8 +5,8 @@ import com.cronutils.model.definition.CronDefinitionBuilder;
 import com.cronutils.model.time.ExecutionTime;
 import com.cronutils.parser.CronParser;
 import io.msx.avro.JobSchedule;
+import io.msx.schemas.JobRules;
 
-import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
@@ -25,27 +25,12 @@ public final class Schedules {
     }
 
     /**
+     * The schedule rules of {@link JobRules#validateSchedule}.
+     *
      * @throws IllegalArgumentException naming the schedule and what is wrong with it
      */
     public static void validate(JobSchedule schedule) {
-        if ((schedule.getCron() == null) == (schedule.getRunOnceAt() == null)) {
-            throw new IllegalArgumentException("schedule '" + schedule.getName() + "' needs exactly one of cron and "
-                    + "runOnceAt");
-        }
-        try {
-            ZoneId.of(schedule.getTimeZone());
-        } catch (DateTimeException e) {
-            throw new IllegalArgumentException("schedule '" + schedule.getName() + "': invalid time zone '"
-                    + schedule.getTimeZone() + "'");
-        }
-        if (schedule.getCron() != null) {
-            try {
-                PARSER.parse(schedule.getCron()).validate();
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("schedule '" + schedule.getName() + "': invalid cron '"
-                        + schedule.getCron() + "': " + e.getMessage());
-            }
-        }
+        JobRules.validateSchedule(schedule);
     }
 
     /** The first firing strictly after {@code after}, or empty when it never fires again (or is disabled). */

@@ -1,11 +1,12 @@
 package io.msx.target.internal.job;
 
 import io.msx.avro.JobDefinition;
-import io.msx.avro.JobOutcome;
 import io.msx.avro.JobStep;
-import io.msx.avro.RunStatus;
 import io.msx.avro.StepAction;
-import io.msx.avro.StepOutcome;
+import io.msx.avro.status.JobOutcome;
+import io.msx.avro.status.RunStatus;
+import io.msx.avro.status.StepOutcome;
+import io.msx.schemas.JobRules;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,7 +50,7 @@ class JobRunTest {
                 step(2, "skipped", "echo should not run > skipped").build(),
                 step(3, "fails", "echo boom; exit 4").setOnFailure(StepAction.QUIT_WITH_FAILURE).build());
 
-        JobOutcome outcome = run(job).execute();
+        JobOutcome.Builder outcome = run(job).execute();
 
         assertThat(outcome.getStatus()).isEqualTo(RunStatus.FAILED);
         assertThat(outcome.getMessage()).isEqualTo("quit with failure after step 3 (fails)");
@@ -68,7 +69,7 @@ class JobRunTest {
 
     @Test
     void shouldSucceedAfterTheLastStepAndHonourQuitWithSuccess() {
-        JobOutcome outcome = run(job(
+        JobOutcome.Builder outcome = run(job(
                 step(1, "fails but goes on", "exit 2").setOnFailure(StepAction.NEXT_STEP).build(),
                 step(2, "ok", "true").setOnSuccess(StepAction.QUIT_WITH_SUCCESS).build(),
                 step(3, "never", "touch never").build())).execute();
@@ -82,13 +83,13 @@ class JobRunTest {
     @Test
     void shouldCancelAndKillTheWholeProcessTree() throws Exception {
         JobRun run = run(job(step(1, "sleepers", "sleep 300 & sleep 300 & wait").build()));
-        CompletableFuture<JobOutcome> outcome = CompletableFuture.supplyAsync(run::execute);
+        CompletableFuture<JobOutcome.Builder> outcome = CompletableFuture.supplyAsync(run::execute);
         List<ProcessHandle> sleepers = await().atMost(Duration.ofSeconds(10)).alias("two sleep processes running")
                 .until(JobRunTest::sleeps, list -> list.size() >= 2);
 
         run.cancel();
 
-        JobOutcome done = outcome.get(10, TimeUnit.SECONDS);
+        JobOutcome.Builder done = outcome.get(10, TimeUnit.SECONDS);
         assertThat(done.getStatus()).isEqualTo(RunStatus.CANCELED);
         assertThat(done.getSteps()).singleElement().satisfies(s -> {
             assertThat(s.getStatus()).isEqualTo(RunStatus.CANCELED);
@@ -96,6 +97,57 @@ class JobRunTest {
         });
         await().atMost(Duration.ofSeconds(10)).alias("every process of the tree gone")
                 .until(() -> sleepers.stream().noneMatch(ProcessHandle::isAlive));
+    }
+
+    @Test
+    void shouldStopAGoToStepLoopAtTheJobsOwnBound() {
+        JobDefinition job = JobDefinition.newBuilder(job(
+                step(1, "ping", "true").setOnSuccess(StepAction.GO_TO_STEP).setOnSuccessGoToStep(2).build(),
+                step(2, "pong", "true").setOnSuccess(StepAction.GO_TO_STEP).setOnSuccessGoToStep(1).build()))
+                .setMaxStepExecutions(3).build();
+
+        JobOutcome.Builder outcome = run(job).execute();
+
+        assertThat(outcome.getStatus()).isEqualTo(RunStatus.FAILED);
+        assertThat(outcome.getMessage()).isEqualTo("more than 3 step executions: go-to-step loop stopped");
+        assertThat(outcome.getSteps()).extracting(StepOutcome::getStepId).containsExactly(1, 2, 1);
+    }
+
+    @Test
+    void shouldNotStopAJobWithoutLoopThatEntersEveryStepUpToItsBound() {
+        // the bound counts step entries: a job without loops enters each step once, so steps = bound still finishes
+        JobDefinition job = JobDefinition.newBuilder(job(step(1, "a", "true").build(), step(2, "b", "true").build(),
+                step(3, "c", "true").build())).setMaxStepExecutions(3).build();
+
+        JobOutcome.Builder outcome = run(job).execute();
+
+        assertThat(outcome.getStatus()).isEqualTo(RunStatus.SUCCEEDED);
+        assertThat(outcome.getSteps()).extracting(StepOutcome::getStepId).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void shouldDeriveTheBoundFromTheStepsWhenTheJobSetsNone() {
+        // one step going to itself: 100 x 1 step executions, then stopped (the old fixed bound was 1000)
+        JobDefinition job = job(JobStep.newBuilder().setStepId(1).setName("self").setCommand(List.of("true"))
+                .setOnSuccess(StepAction.GO_TO_STEP).setOnSuccessGoToStep(1).build());
+        assertThat(JobRules.maxStepExecutions(job)).isEqualTo(JobRules.STEP_EXECUTIONS_PER_STEP);
+
+        JobOutcome.Builder outcome = run(job).execute();
+
+        assertThat(outcome.getMessage()).isEqualTo("more than " + JobRules.STEP_EXECUTIONS_PER_STEP
+                + " step executions: go-to-step loop stopped");
+        assertThat(outcome.getSteps()).hasSize(JobRules.STEP_EXECUTIONS_PER_STEP);
+    }
+
+    @Test
+    void shouldGiveAJobOfManyStepsABoundItsStepsFitIn() {
+        // a 5,000-step job without loops enters 5,000 steps: the derived bound must not stop it (the old fixed
+        // bound of 1,000 did); running 5,000 processes here would prove nothing more
+        JobStep[] steps = new JobStep[5000];
+        for (int i = 0; i < steps.length; i++) {
+            steps[i] = step(i + 1, "s" + (i + 1), "true").build();
+        }
+        assertThat(JobRules.maxStepExecutions(job(steps))).isEqualTo(5000 * JobRules.STEP_EXECUTIONS_PER_STEP);
     }
 
     private static List<ProcessHandle> sleeps() {
@@ -107,7 +159,7 @@ class JobRunTest {
 
     @Test
     void shouldKillAStepThatOutlivesItsTimeout() {
-        JobOutcome outcome = run(job(step(1, "slow", "sleep 30").setTimeoutSeconds(1).build())).execute();
+        JobOutcome.Builder outcome = run(job(step(1, "slow", "sleep 30").setTimeoutSeconds(1).build())).execute();
         assertThat(outcome.getStatus()).isEqualTo(RunStatus.FAILED);
         assertThat(outcome.getSteps().get(0).getMessage()).isEqualTo("timed out after 1 s; process tree killed");
         assertThat(outcome.getDurationMillis()).isLessThan(20_000);
@@ -115,7 +167,7 @@ class JobRunTest {
 
     @Test
     void shouldBoundCapturedOutputAndMarkTheTruncation() {
-        JobOutcome outcome = run(job(step(1, "chatty", "head -c 5000 /dev/zero | tr '\\0' x")
+        JobOutcome.Builder outcome = run(job(step(1, "chatty", "head -c 5000 /dev/zero | tr '\\0' x")
                 .setMaxOutputBytes(100).build())).execute();
         StepOutcome step = outcome.getSteps().get(0);
         assertThat(step.getOutputTruncated()).isTrue();
@@ -126,7 +178,7 @@ class JobRunTest {
     void shouldFailAStepWhoseProgramCannotStart() throws Exception {
         JobDefinition job = job(JobStep.newBuilder().setStepId(1).setName("missing")
                 .setCommand(List.of(work.resolve("no-such-program").toString())).build());
-        JobOutcome outcome = run(job).execute();
+        JobOutcome.Builder outcome = run(job).execute();
         assertThat(outcome.getStatus()).isEqualTo(RunStatus.FAILED);
         assertThat(outcome.getSteps().get(0).getMessage()).startsWith("cannot start");
         assertThat(Files.list(work)).isEmpty();
