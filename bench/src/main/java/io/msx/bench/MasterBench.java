@@ -1,29 +1,32 @@
 package io.msx.bench;
 
-import io.msx.avro.AckStatus;
-import io.msx.avro.CheckIn;
-import io.msx.avro.CheckInTrigger;
-import io.msx.avro.Command;
+import io.msx.avro.CommandHeader;
 import io.msx.avro.CommandResult;
-import io.msx.avro.Enlist;
-import io.msx.avro.ForcePoll;
-import io.msx.avro.Instruction;
-import io.msx.avro.InstructionAck;
+import io.msx.avro.InstructionHeader;
 import io.msx.avro.JobDefinition;
-import io.msx.avro.JobInsert;
 import io.msx.avro.JobStep;
-import io.msx.avro.PollNow;
-import io.msx.avro.StatusEvent;
-import io.msx.avro.UpsertJob;
+import io.msx.avro.StatusHeader;
+import io.msx.avro.command.ForcePoll;
+import io.msx.avro.command.UpsertJob;
+import io.msx.avro.instruction.JobInsert;
+import io.msx.avro.instruction.PollNow;
+import io.msx.avro.status.AckStatus;
+import io.msx.avro.status.CheckIn;
+import io.msx.avro.status.CheckInTrigger;
+import io.msx.avro.status.Enlist;
+import io.msx.avro.status.InstructionAck;
 import io.msx.local.LocalStack;
 import io.msx.master.MasterConfig;
 import io.msx.master.MasterPublisher;
 import io.msx.master.TargetView;
 import io.msx.master.client.CommandClient;
-import io.msx.schemas.AvroCodec;
+import io.msx.schemas.Decoded;
+import io.msx.schemas.MessageFamily;
+import io.msx.schemas.MsxCodec;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -131,7 +134,7 @@ final class MasterBench {
     /** Sequential polls of random targets: command produced until the answering check-in is in the view. */
     private static long[] forcePolls(LocalStack stack, Topics topics, SchemaRegistryClient registry,
                                      MasterPublisher master, List<String> targets) throws Exception {
-        AvroCodec<Command> codec = AvroCodec.of(Command.class, registry, true);
+        MsxCodec codec = MsxCodec.of(registry, true);
         Random random = new Random(42);
         long[] latencies = new long[POLLS];
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
@@ -140,12 +143,11 @@ final class MasterBench {
             for (int i = -20; i < POLLS; i++) { // 20 warm-up polls
                 String target = targets.get(random.nextInt(targets.size()));
                 String before = master.target(target).map(TargetView::lastAnsweredInstructionId).orElse(null);
-                Command command = Command.newBuilder().setCommandId(UUID.randomUUID())
-                        .setIssuedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS))
-                        .setBody(ForcePoll.newBuilder().setTargets(List.of(target)).build()).build();
+                ForcePoll command = ForcePoll.newBuilder().setHeader(header()).setTargets(List.of(target)).build();
                 byte[] bytes = codec.encode(command);
                 long start = System.nanoTime();
-                producer.send(new ProducerRecord<>(topics.commands(), command.getCommandId().toString(), bytes));
+                producer.send(new ProducerRecord<>(topics.commands(), command.getHeader().getCommandId().toString(),
+                        bytes));
                 while (java.util.Objects.equals(before,
                         master.target(target).map(TargetView::lastAnsweredInstructionId).orElse(null))) {
                     LockSupport.parkNanos(50_000);
@@ -209,6 +211,11 @@ final class MasterBench {
         return latencies;
     }
 
+    private static CommandHeader header() {
+        return CommandHeader.newBuilder().setCommandId(UUID.randomUUID())
+                .setIssuedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build();
+    }
+
     private static JobDefinition job(List<String> targets, String name) {
         return JobDefinition.newBuilder().setJobId("fan").setName(name).setTargets(targets)
                 .setSteps(List.of(JobStep.newBuilder().setStepId(1).setName("s").setCommand(List.of("true")).build()))
@@ -218,7 +225,7 @@ final class MasterBench {
     /** The same 1,000 JobInsert records, sent by a raw idempotent producer and flushed. */
     private static double rawFanOut(LocalStack stack, Topics topics, SchemaRegistryClient registry,
                                     List<String> targets) throws Exception {
-        AvroCodec<Instruction> codec = AvroCodec.of(Instruction.class, registry, true);
+        MsxCodec codec = MsxCodec.of(registry, true);
         double[] rates = new double[FANOUT_ROUNDS];
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
@@ -229,9 +236,10 @@ final class MasterBench {
                 long start = System.nanoTime();
                 for (String target : targets) {
                     producer.send(new ProducerRecord<>(topics.target(target) + "", "fan".getBytes(StandardCharsets.UTF_8),
-                            codec.encode(Instruction.newBuilder().setInstructionId(UUID.randomUUID()).setTarget(target)
-                                    .setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS))
-                                    .setBody(JobInsert.newBuilder().setJob(job).build()).build())));
+                            codec.encode(JobInsert.newBuilder().setHeader(InstructionHeader.newBuilder()
+                                    .setInstructionId(UUID.randomUUID()).setTarget(target)
+                                    .setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build())
+                                    .setJob(job).build())));
                 }
                 producer.flush();
                 if (round >= 0) {
@@ -249,9 +257,8 @@ final class MasterBench {
         double[] rates = new double[FANOUT_ROUNDS];
         try (CommandClient client = new CommandClient(stack.bootstrapServers(), registry, topics)) {
             for (int round = -1; round < FANOUT_ROUNDS; round++) {
-                Command command = Command.newBuilder().setCommandId(UUID.randomUUID())
-                        .setIssuedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS))
-                        .setBody(UpsertJob.newBuilder().setJob(job(targets, "v" + round)).build()).build();
+                UpsertJob command = UpsertJob.newBuilder().setHeader(header()).setJob(job(targets, "v" + round))
+                        .build();
                 long start = System.nanoTime();
                 CommandResult result = client.submit(command, Duration.ofMinutes(2)).orElseThrow();
                 if (result.getInstructions().size() != targets.size()) {
@@ -280,8 +287,7 @@ final class MasterBench {
     /** Simulated targets: enlist, then answer each PollNow with an ack and a forced check-in. */
     private static final class Simulator implements Runnable {
         private final Topics topics;
-        private final AvroCodec<Instruction> instructions;
-        private final AvroCodec<StatusEvent> status;
+        private final MsxCodec codec;
         private final KafkaProducer<String, byte[]> producer;
         private final KafkaConsumer<byte[], byte[]> consumer;
         private final Map<String, Long> seqs = new HashMap<>();
@@ -289,8 +295,7 @@ final class MasterBench {
 
         Simulator(LocalStack stack, Topics topics, SchemaRegistryClient registry, List<String> answering) {
             this.topics = topics;
-            this.instructions = AvroCodec.of(Instruction.class, registry, true);
-            this.status = AvroCodec.of(StatusEvent.class, registry, true);
+            this.codec = MsxCodec.of(registry, true);
             this.producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
                     stack.bootstrapServers(), ProducerConfig.LINGER_MS_CONFIG, 0), new StringSerializer(),
                     new ByteArraySerializer());
@@ -306,17 +311,18 @@ final class MasterBench {
 
         void enlist(List<String> targets) {
             for (String target : targets) {
-                send(target, Enlist.newBuilder().setAgentVersion("sim").setTimeZone("UTC")
+                send(target, h -> Enlist.newBuilder().setHeader(h).setAgentVersion("sim").setTimeZone("UTC")
                         .setPollingIntervalSeconds(60).build());
             }
             producer.flush();
         }
 
-        private void send(String target, Object body) {
+        /** Sends the status event {@code event} builds around the target's next header. */
+        private void send(String target, java.util.function.Function<StatusHeader, SpecificRecord> event) {
             long seq = seqs.merge(target, 1L, Long::sum);
-            producer.send(new ProducerRecord<>(topics.status(), target, status.encode(StatusEvent.newBuilder()
-                    .setTarget(target).setSeq(seq).setOccurredAt(Instant.now().truncatedTo(ChronoUnit.MILLIS))
-                    .setBody(body).build())));
+            producer.send(new ProducerRecord<>(topics.status(), target, codec.encode(event.apply(StatusHeader
+                    .newBuilder().setTarget(target).setSeq(seq)
+                    .setOccurredAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build()))));
         }
 
         @Override
@@ -324,13 +330,16 @@ final class MasterBench {
             try {
                 while (!stop.get()) {
                     for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(1))) {
-                        Instruction instruction = instructions.decode(r.topic(), r.partition(), r.offset(), r.value());
-                        if (instruction.getBody() instanceof PollNow) {
+                        Decoded decoded = codec.decode(MessageFamily.INSTRUCTION, r.topic(), r.partition(),
+                                r.offset(), r.value());
+                        if (decoded instanceof Decoded.Message m && m.value() instanceof PollNow poll) {
+                            InstructionHeader instruction = poll.getHeader();
                             Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-                            send(instruction.getTarget(), InstructionAck.newBuilder()
+                            send(instruction.getTarget(), h -> InstructionAck.newBuilder().setHeader(h)
                                     .setInstructionId(instruction.getInstructionId()).setOffset(r.offset())
                                     .setStatus(AckStatus.APPLIED).setAppliedAt(now).build());
-                            send(instruction.getTarget(), CheckIn.newBuilder().setTrigger(CheckInTrigger.FORCED)
+                            send(instruction.getTarget(), h -> CheckIn.newBuilder().setHeader(h)
+                                    .setTrigger(CheckInTrigger.FORCED)
                                     .setAnswersInstructionId(instruction.getInstructionId()).setLocalTime(now)
                                     .setTimeZone("UTC").setAgentVersion("sim").setPollingIntervalSeconds(60).build());
                         }

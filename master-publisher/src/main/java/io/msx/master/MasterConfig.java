@@ -16,6 +16,9 @@ public final class MasterConfig extends MsxClientConfig {
     public static final String COMMANDS_PARTITIONS_CONFIG = "commands.partitions";
     public static final String STATUS_PARTITIONS_CONFIG = "status.partitions";
     public static final String REPLICATION_FACTOR_CONFIG = "replication.factor";
+    public static final String TARGET_TOPIC_MAX_MESSAGE_BYTES_CONFIG = "target.topic.max.message.bytes";
+    /** Kafka's default {@code max.message.bytes}: 1 MiB plus the record batch overhead. */
+    public static final int DEFAULT_TARGET_TOPIC_MAX_MESSAGE_BYTES = 1_048_588;
 
     public static final ConfigDef CONFIG_DEF = withCommonKeys(new ConfigDef())
             .define(MASTER_ID_CONFIG, ConfigDef.Type.STRING, "master-1", new ConfigDef.NonEmptyString(),
@@ -31,7 +34,14 @@ public final class MasterConfig extends MsxClientConfig {
             .define(STATUS_PARTITIONS_CONFIG, ConfigDef.Type.INT, 6, ConfigDef.Range.atLeast(1),
                     ConfigDef.Importance.LOW, "Partitions of the status topic when the master creates it.")
             .define(REPLICATION_FACTOR_CONFIG, ConfigDef.Type.SHORT, (short) -1, ConfigDef.Importance.LOW,
-                    "Replication factor of topics the master creates; -1 uses the broker's default.");
+                    "Replication factor of topics the master creates; -1 uses the broker's default.")
+            .define(TARGET_TOPIC_MAX_MESSAGE_BYTES_CONFIG, ConfigDef.Type.INT, DEFAULT_TARGET_TOPIC_MAX_MESSAGE_BYTES,
+                    ConfigDef.Range.atLeast(4096), ConfigDef.Importance.LOW, "max.message.bytes of the target "
+                            + "topics (and of msx.jobs and msx.targets, whose records are as large as the "
+                            + "instructions) when the master creates them; existing topics keep theirs. The master "
+                            + "also rejects a command any of whose records would be larger than this less 1 KiB "
+                            + "(kept for key, headers and batch overhead), naming the record and the limit, before "
+                            + "it writes anything of it. Raise the agents' decode.max.record.bytes with it.");
 
     public MasterConfig(Map<String, ?> values) {
         super(CONFIG_DEF, values);
@@ -63,5 +73,9 @@ public final class MasterConfig extends MsxClientConfig {
 
     public short replicationFactor() {
         return getShort(REPLICATION_FACTOR_CONFIG);
+    }
+
+    public int targetTopicMaxMessageBytes() {
+        return getInt(TARGET_TOPIC_MAX_MESSAGE_BYTES_CONFIG);
     }
 }

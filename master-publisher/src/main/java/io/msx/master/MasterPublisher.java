@@ -1,19 +1,20 @@
 package io.msx.master;
 
 import io.msx.Threads;
-import io.msx.avro.Command;
-import io.msx.avro.CommandResult;
-import io.msx.avro.Instruction;
-import io.msx.avro.StatusEvent;
+import io.msx.avro.InstructionHeader;
+import io.msx.avro.instruction.Resync;
 import io.msx.master.internal.CommandLoop;
 import io.msx.master.internal.CommandProcessor;
 import io.msx.master.internal.Json;
+import io.msx.master.internal.RecordLimit;
 import io.msx.master.internal.RestServer;
 import io.msx.master.internal.StateLoader;
 import io.msx.master.internal.StatusLoop;
 import io.msx.master.internal.TargetRegistry;
+import io.msx.master.internal.TargetTopics;
 import io.msx.master.internal.TopicAdmin;
-import io.msx.schemas.AvroCodec;
+import io.msx.schemas.MessageFamily;
+import io.msx.schemas.MsxCodec;
 import io.msx.schemas.MsxSchemas;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.Topics;
@@ -24,6 +25,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
@@ -49,6 +51,8 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class MasterPublisher implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(MasterPublisher.class);
+    /** The producer's default {@code max.request.size}. */
+    private static final int DEFAULT_MAX_REQUEST_SIZE = 1_048_576;
 
     /** Lifecycle; transitions only forward. */
     public enum State { CREATED, RUNNING, STOPPING, STOPPED }
@@ -87,7 +91,7 @@ public final class MasterPublisher implements AutoCloseable {
         log.info("Master {}: CREATED -> RUNNING (topics {}*)", config.masterId(), topics.prefix());
         String id = config.masterId();
         admin = new TopicAdmin(Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                config.bootstrapServers())), config.replicationFactor());
+                config.bootstrapServers())), config.replicationFactor(), config.targetTopicMaxMessageBytes());
         Map<String, Integer> own = new LinkedHashMap<>();
         own.put(topics.commands(), config.commandsPartitions());
         own.put(topics.commandResults(), config.commandsPartitions());
@@ -95,35 +99,34 @@ public final class MasterPublisher implements AutoCloseable {
         own.put(Topics.deadLetter(topics.commands()), 1);
         own.put(Topics.deadLetter(topics.status()), 1);
         admin.ensure(own, Map.of());
-        admin.ensure(Map.of(topics.jobs(), 1, topics.targets(), 1), Map.of("cleanup.policy", "compact"));
+        Map<String, String> compacted = new HashMap<>(admin.boundedRecordConfigs());
+        compacted.put(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT);
+        admin.ensure(Map.of(topics.jobs(), 1, topics.targets(), 1), compacted);
 
         SchemaRegistryClient schemaRegistry = new SchemaRegistryClient(
                 config.schemaRegistry());
         MsxSchemas.register(schemaRegistry);
+        MsxCodec codec = MsxCodec.of(schemaRegistry, true, config.decodeLimits());
 
-        StateLoader state = new StateLoader(config.bootstrapServers(), topics,
-                AvroCodec.of(io.msx.avro.JobDefinition.class, schemaRegistry, true),
-                AvroCodec.of(io.msx.avro.TargetRegistration.class, schemaRegistry, true));
+        StateLoader state = new StateLoader(StateLoader.consumers(config.bootstrapServers()), topics, codec);
+        // The producer refuses records over max.request.size: never below the records the target topics take.
+        int maxRequestSize = Math.max(DEFAULT_MAX_REQUEST_SIZE, config.targetTopicMaxMessageBytes());
         // Fencing first: initTransactions aborts whatever a killed predecessor left open, so what is read next is
         // final.
         KafkaProducer<byte[], byte[]> transactional = newProducer("msx-master-" + id + "-commands",
-                topics.prefix() + "master." + id);
+                topics.prefix() + "master." + id, maxRequestSize);
         transactional.initTransactions();
         state.load(jobs, registry);
-        state.loadPosted(registry.names().stream().map(topics::target).toList(),
-                AvroCodec.of(Instruction.class, schemaRegistry, true), downloads);
+        state.loadPosted(registry.names().stream().map(topics::target).toList(), downloads);
+        TargetTopics targetTopics = names -> admin.ensureTargetTopics(names.stream().map(topics::target).toList());
         commandLoop = new CommandLoop(newConsumer("msx-master-" + id + "-commands", topics.prefix() + "master"),
-                transactional, topics, new CommandProcessor(registry, jobs, clock), admin,
-                AvroCodec.of(Command.class, schemaRegistry, true),
-                AvroCodec.of(CommandResult.class, schemaRegistry, true),
-                AvroCodec.of(Instruction.class, schemaRegistry, true),
-                AvroCodec.of(io.msx.avro.JobDefinition.class, schemaRegistry, true),
-                AvroCodec.of(io.msx.avro.TargetRegistration.class, schemaRegistry, true),
+                transactional, topics, new CommandProcessor(registry, jobs, clock), codec, targetTopics,
+                // the smaller of the two limits, less 1 KiB for key, headers and batch overhead (see RecordLimit)
+                RecordLimit.of(config.targetTopicMaxMessageBytes(), maxRequestSize),
                 () -> state.load(jobs, registry), downloads, this::committed);
-        deadLetterProducer = newProducer("msx-master-" + id + "-dlq", null);
+        deadLetterProducer = newProducer("msx-master-" + id + "-dlq", null, DEFAULT_MAX_REQUEST_SIZE);
         statusLoop = new StatusLoop(newConsumer("msx-master-" + id + "-status", null), deadLetterProducer, topics,
-                registry, admin, AvroCodec.of(StatusEvent.class, schemaRegistry, true),
-                AvroCodec.of(io.msx.avro.TargetRegistration.class, schemaRegistry, true), clock, downloads);
+                registry, targetTopics, codec, clock, downloads);
 
         statusThread = new Thread(statusLoop, "msx-master-" + id + "-status");
         commandThread = new Thread(commandLoop, "msx-master-" + id + "-commands");
@@ -151,10 +154,11 @@ public final class MasterPublisher implements AutoCloseable {
         return new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
-    private KafkaProducer<byte[], byte[]> newProducer(String clientId, String transactionalId) {
+    private KafkaProducer<byte[], byte[]> newProducer(String clientId, String transactionalId, int maxRequestSize) {
         Map<String, Object> p = new HashMap<>();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, maxRequestSize);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         if (transactionalId != null) {
@@ -183,9 +187,10 @@ public final class MasterPublisher implements AutoCloseable {
     private void committed(io.msx.master.internal.CommandProcessor.Decision decision) {
         Map<String, String> lastPerTarget = new HashMap<>();
         boolean resync = false;
-        for (Instruction instruction : decision.instructions()) {
-            resync |= instruction.getBody() instanceof io.msx.avro.Resync;
-            lastPerTarget.put(instruction.getTarget(), instruction.getInstructionId().toString());
+        for (org.apache.avro.specific.SpecificRecord instruction : decision.instructions()) {
+            InstructionHeader header = MessageFamily.INSTRUCTION.header(instruction);
+            resync |= instruction instanceof Resync;
+            lastPerTarget.put(header.getTarget(), header.getInstructionId().toString());
         }
         if (resync) {
             lastPerTarget.forEach(registry::resyncPosted);
@@ -221,6 +226,7 @@ public final class MasterPublisher implements AutoCloseable {
         health.put("masterId", config.masterId());
         Throwable fatal = commandLoop == null ? null : commandLoop.fatalError();
         health.put("commandLoop", fatal == null ? "ok" : fatal.toString());
+        health.put("statusDeadLettered", statusLoop == null ? 0 : statusLoop.deadLettered());
         return health;
     }
 

@@ -1,11 +1,12 @@
 package io.msx.master;
 
-import io.msx.avro.Instruction;
-import io.msx.avro.PollNow;
+import io.msx.avro.instruction.PollNow;
 import io.msx.local.LocalStack;
 import io.msx.local.LocalStackExtension;
 import io.msx.master.cli.MsxCli;
-import io.msx.schemas.AvroCodec;
+import io.msx.schemas.Decoded;
+import io.msx.schemas.MessageFamily;
+import io.msx.schemas.MsxCodec;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
@@ -121,7 +122,8 @@ class ForcePollIT {
         assertThat(master.target("T2").orElseThrow().lastPollTrigger()).isEqualTo(t2Before.lastPollTrigger());
 
         assertThat(pollInstructions("T1")).hasSize(1)
-                .allSatisfy(i -> assertThat(i.getInstructionId().toString()).isEqualTo(t1.lastAnsweredInstructionId()));
+                .allSatisfy(i -> assertThat(i.getHeader().getInstructionId().toString())
+                        .isEqualTo(t1.lastAnsweredInstructionId()));
         assertThat(pollInstructions("T2")).as("instructions on T2's topic").isEmpty();
         await().atMost(Duration.ofSeconds(30)).alias("T1 has no unread instructions")
                 .until(() -> Long.valueOf(0).equals(master.target("T1").orElseThrow().unreadInstructions()));
@@ -164,11 +166,11 @@ class ForcePollIT {
     }
 
     /** Every PollNow instruction committed to a target's topic, read with read_committed up to its end. */
-    private List<Instruction> pollInstructions(String target) {
-        AvroCodec<Instruction> codec = AvroCodec.of(Instruction.class,
-                new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl())), false);
+    private List<PollNow> pollInstructions(String target) {
+        MsxCodec codec = MsxCodec.of(new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl())),
+                false);
         TopicPartition tp = new TopicPartition(topics.target(target), 0);
-        List<Instruction> found = new ArrayList<>();
+        List<PollNow> found = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
@@ -178,9 +180,10 @@ class ForcePollIT {
             long end = consumer.endOffsets(List.of(tp)).get(tp);
             await().atMost(Duration.ofSeconds(30)).alias("read " + tp + " to its end offset " + end).until(() -> {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-                    Instruction i = codec.decode(r.topic(), r.partition(), r.offset(), r.value());
-                    if (i.getBody() instanceof PollNow) {
-                        found.add(i);
+                    Decoded decoded = codec.decode(MessageFamily.INSTRUCTION, r.topic(), r.partition(), r.offset(),
+                            r.value());
+                    if (decoded instanceof Decoded.Message m && m.value() instanceof PollNow poll) {
+                        found.add(poll);
                     }
                 }
                 return consumer.position(tp) >= end;

@@ -1,11 +1,12 @@
 package io.msx.master;
 
-import io.msx.avro.Instruction;
-import io.msx.avro.JobInsert;
+import io.msx.avro.instruction.JobInsert;
 import io.msx.local.LocalStack;
 import io.msx.local.LocalStackExtension;
 import io.msx.master.cli.MsxCli;
-import io.msx.schemas.AvroCodec;
+import io.msx.schemas.Decoded;
+import io.msx.schemas.MessageFamily;
+import io.msx.schemas.MsxCodec;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
@@ -111,8 +112,8 @@ class GroupJobIT {
     }
 
     private static Map<String, Integer> insertsPerTopic(LocalStack stack, Topics topics, List<String> members) {
-        AvroCodec<Instruction> codec = AvroCodec.of(Instruction.class,
-                new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl())), false);
+        MsxCodec codec = MsxCodec.of(new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl())),
+                false);
         Map<String, Integer> counts = new HashMap<>();
         List<TopicPartition> partitions = members.stream().map(m -> new TopicPartition(topics.target(m), 0)).toList();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
@@ -124,7 +125,9 @@ class GroupJobIT {
             Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
             await().atMost(Duration.ofSeconds(30)).until(() -> {
                 consumer.poll(Duration.ofMillis(100)).forEach(r -> {
-                    if (codec.decode(r.topic(), r.partition(), r.offset(), r.value()).getBody() instanceof JobInsert) {
+                    Decoded decoded = codec.decode(MessageFamily.INSTRUCTION, r.topic(), r.partition(), r.offset(),
+                            r.value());
+                    if (decoded instanceof Decoded.Message m && m.value() instanceof JobInsert) {
                         counts.merge(r.topic(), 1, Integer::sum);
                     }
                 });

@@ -1,13 +1,13 @@
 package io.msx.master;
 
-import io.msx.avro.Command;
+import io.msx.avro.CommandHeader;
 import io.msx.avro.CommandResult;
 import io.msx.avro.CommandStatus;
-import io.msx.avro.ForcePoll;
+import io.msx.avro.command.ForcePoll;
 import io.msx.local.LocalStack;
 import io.msx.local.LocalStackExtension;
 import io.msx.master.client.CommandClient;
-import io.msx.master.internal.DeadLetters;
+import io.msx.schemas.DeadLetters;
 import io.msx.schemas.AvroCodec;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.SchemaRegistryConfig;
@@ -80,10 +80,9 @@ class MalformedCommandIT {
         SchemaRegistryClient registry = new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl()));
         CommandResult valid;
         try (CommandClient client = new CommandClient(stack.bootstrapServers(), registry, topics)) {
-            valid = client.submit(Command.newBuilder().setCommandId(UUID.randomUUID())
-                    .setIssuedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS))
-                    .setBody(ForcePoll.newBuilder().setTargets(List.of("nobody")).build()).build(),
-                    Duration.ofSeconds(60)).orElseThrow();
+            valid = client.submit(ForcePoll.newBuilder().setHeader(CommandHeader.newBuilder()
+                    .setCommandId(UUID.randomUUID()).setIssuedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build())
+                    .setTargets(List.of("nobody")).build(), Duration.ofSeconds(60)).orElseThrow();
         }
         assertThat(valid.getReason()).isEqualTo("unknown target 'nobody' (no targets are enlisted)");
 

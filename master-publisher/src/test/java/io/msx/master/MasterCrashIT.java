@@ -1,18 +1,21 @@
 package io.msx.master;
 
-import io.msx.avro.Command;
+import io.msx.avro.CommandHeader;
 import io.msx.avro.CommandResult;
 import io.msx.avro.CommandStatus;
-import io.msx.avro.EnlistTarget;
-import io.msx.avro.Instruction;
+import io.msx.avro.InstructionHeader;
 import io.msx.avro.JobDefinition;
 import io.msx.avro.JobStep;
-import io.msx.avro.StartJob;
-import io.msx.avro.UpsertJob;
+import io.msx.avro.command.EnlistTarget;
+import io.msx.avro.command.StartJob;
+import io.msx.avro.command.UpsertJob;
 import io.msx.local.LocalStack;
 import io.msx.local.LocalStackExtension;
 import io.msx.master.client.CommandClient;
 import io.msx.schemas.AvroCodec;
+import io.msx.schemas.Decoded;
+import io.msx.schemas.MessageFamily;
+import io.msx.schemas.MsxCodec;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
@@ -21,6 +24,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -40,6 +44,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -63,7 +68,7 @@ class MasterCrashIT {
     void shouldPostEveryInstructionExactlyOnceAcrossMasterKills(LocalStack stack) throws Exception {
         Topics topics = new Topics(LocalStack.uniqueTopicPrefix());
         SchemaRegistryClient registry = new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl()));
-        AvroCodec<Command> commands = AvroCodec.of(Command.class, registry, true);
+        MsxCodec commands = MsxCodec.of(registry, true);
         List<String> targets = IntStream.range(0, TARGETS).mapToObj(i -> "t" + i).toList();
         long seed = System.nanoTime();
         Random random = new Random(seed);
@@ -82,24 +87,26 @@ class MasterCrashIT {
              CommandClient client = new CommandClient(stack.bootstrapServers(), registry, topics)) {
             List<UUID> enlists = new ArrayList<>();
             for (String target : targets) {
-                enlists.add(send(producer, commands, topics, EnlistTarget.newBuilder().setTarget(target).build()));
+                enlists.add(send(producer, commands, topics, h -> EnlistTarget.newBuilder().setHeader(h)
+                        .setTarget(target).build()));
             }
             await().atMost(Duration.ofSeconds(120)).alias("50 targets enlisted").until(() -> {
                 collect(answered, results, answers);
                 return answers.keySet().containsAll(enlists);
             });
-            Command upsert = command(UpsertJob.newBuilder().setJob(JobDefinition.newBuilder().setJobId("fan")
-                    .setName("fan").setTargets(targets).setSteps(List.of(JobStep.newBuilder().setStepId(1)
-                            .setName("s").setCommand(List.of("true")).build())).build()).build());
+            UpsertJob upsert = UpsertJob.newBuilder().setHeader(header()).setJob(JobDefinition.newBuilder()
+                    .setJobId("fan").setName("fan").setTargets(targets).setSteps(List.of(JobStep.newBuilder()
+                            .setStepId(1).setName("s").setCommand(List.of("true")).build())).build()).build();
             assertThat(client.submit(upsert, Duration.ofSeconds(30)).orElseThrow().getStatus())
                     .isEqualTo(CommandStatus.ACCEPTED);
-            fanOuts.add(upsert.getCommandId());
+            fanOuts.add(upsert.getHeader().getCommandId());
 
             for (int kill = 0; kill < KILLS; kill++) {
                 awaitReady(client, targets.get(0)); // this master processes commands now
                 List<UUID> round = new ArrayList<>();
                 for (int i = 0; i < STARTS_PER_ROUND; i++) {
-                    round.add(send(producer, commands, topics, StartJob.newBuilder().setJobId("fan").build()));
+                    round.add(send(producer, commands, topics, h -> StartJob.newBuilder().setHeader(h)
+                            .setJobId("fan").build()));
                 }
                 fanOuts.addAll(round);
                 Thread.sleep(random.nextInt(300)); // the random moment of the kill is the point of this test
@@ -119,7 +126,7 @@ class MasterCrashIT {
             }
             assertThat(fanOuts).allSatisfy(id -> assertThat(answers.get(id)).as("results for %s", id).isEqualTo(1));
 
-            AvroCodec<Instruction> instructions = AvroCodec.of(Instruction.class, registry, false);
+            MsxCodec instructions = MsxCodec.of(registry, false);
             Map<String, Map<UUID, Integer>> perTarget = new HashMap<>();
             List<TopicPartition> partitions = targets.stream().map(t -> new TopicPartition(topics.target(t), 0))
                     .toList();
@@ -130,8 +137,8 @@ class MasterCrashIT {
                 await().atMost(Duration.ofSeconds(60)).alias("every target topic read to its end").until(() -> {
                     reader.poll(Duration.ofMillis(200)).forEach(r -> perTarget
                             .computeIfAbsent(r.topic(), t -> new HashMap<>())
-                            .merge(instructions.decode(r.topic(), r.partition(), r.offset(), r.value()).getCommandId(),
-                                    1, Integer::sum));
+                            .merge(commandIdOf(instructions.decode(MessageFamily.INSTRUCTION, r.topic(),
+                                    r.partition(), r.offset(), r.value())), 1, Integer::sum));
                     return partitions.stream().allMatch(tp -> reader.position(tp) >= ends.get(tp));
                 });
             }
@@ -149,16 +156,21 @@ class MasterCrashIT {
 
     private static void awaitReady(CommandClient client, String target) {
         await().atMost(Duration.ofSeconds(60)).ignoreExceptions().alias("master answering commands")
-                .until(() -> client.submit(command(EnlistTarget.newBuilder().setTarget(target).build()),
+                .until(() -> client.submit(EnlistTarget.newBuilder().setHeader(header()).setTarget(target).build(),
                         Duration.ofSeconds(5)).isPresent());
     }
 
-    private static UUID send(KafkaProducer<String, byte[]> producer, AvroCodec<Command> codec, Topics topics,
-                             Object body) throws Exception {
-        Command command = command(body);
-        producer.send(new ProducerRecord<>(topics.commands(), command.getCommandId().toString(),
-                codec.encode(command))).get();
-        return command.getCommandId();
+    private static UUID send(KafkaProducer<String, byte[]> producer, MsxCodec codec, Topics topics,
+                             Function<CommandHeader, SpecificRecord> command) throws Exception {
+        CommandHeader header = header();
+        producer.send(new ProducerRecord<>(topics.commands(), header.getCommandId().toString(),
+                codec.encode(command.apply(header)))).get();
+        return header.getCommandId();
+    }
+
+    private static UUID commandIdOf(Decoded instruction) {
+        InstructionHeader header = MessageFamily.INSTRUCTION.header(((Decoded.Message) instruction).value());
+        return header.getCommandId();
     }
 
     private static KafkaConsumer<byte[], byte[]> resultsReader(LocalStack stack, Topics topics) {
@@ -176,9 +188,9 @@ class MasterCrashIT {
                 r.offset(), r.value()).getCommandId(), 1, Integer::sum));
     }
 
-    private static Command command(Object body) {
-        return Command.newBuilder().setCommandId(UUID.randomUUID())
-                .setIssuedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).setBody(body).build();
+    private static CommandHeader header() {
+        return CommandHeader.newBuilder().setCommandId(UUID.randomUUID())
+                .setIssuedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build();
     }
 
     private static KafkaConsumer<byte[], byte[]> committedReader(LocalStack stack) {

@@ -1,9 +1,10 @@
 package io.msx.master.cli;
 
-import io.msx.avro.Command;
+import io.msx.avro.CommandHeader;
 import io.msx.avro.CommandResult;
 import io.msx.avro.CommandStatus;
 import io.msx.master.client.CommandClient;
+import org.apache.avro.specific.SpecificRecord;
 
 import java.io.PrintWriter;
 import java.time.Clock;
@@ -11,8 +12,9 @@ import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Function;
 
-/** Builds a command envelope, submits it, and turns a rejection or a silent master into a message and exit code. */
+/** Builds a command's header, submits it, and turns a rejection or a silent master into a message and exit code. */
 final class CommandSubmitter {
 
     /** What the master said, or the exit code to end with when it said no or nothing. */
@@ -25,18 +27,20 @@ final class CommandSubmitter {
     private CommandSubmitter() {
     }
 
-    static Outcome submit(ConnectionOptions connection, Object body, Duration timeout, PrintWriter err, Clock clock)
-            throws InterruptedException {
-        Command command = Command.newBuilder()
+    /**
+     * @param command builds the command (a record of the command family) around its header
+     */
+    static Outcome submit(ConnectionOptions connection, Function<CommandHeader, SpecificRecord> command,
+                          Duration timeout, PrintWriter err, Clock clock) throws InterruptedException {
+        SpecificRecord built = command.apply(CommandHeader.newBuilder()
                 .setCommandId(UUID.randomUUID())
                 .setIssuedAt(clock.instant().truncatedTo(ChronoUnit.MILLIS))
                 .setIssuedBy(System.getProperty("user.name"))
-                .setBody(body)
-                .build();
+                .build());
         Optional<CommandResult> result;
         try (CommandClient client = new CommandClient(connection.bootstrapServers, connection.registry(),
                 connection.topics())) {
-            result = client.submit(command, timeout);
+            result = client.submit(built, timeout);
         }
         if (result.isEmpty()) {
             err.println("msx: no answer from the master within " + timeout.toSeconds() + " s (is `msx master run` "

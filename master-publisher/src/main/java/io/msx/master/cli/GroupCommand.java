@@ -1,7 +1,7 @@
 package io.msx.master.cli;
 
-import io.msx.avro.DeleteGroup;
-import io.msx.avro.UpdateGroup;
+import io.msx.avro.command.DeleteGroup;
+import io.msx.avro.command.UpdateGroup;
 import io.msx.master.client.MasterClient;
 import io.msx.master.internal.Json;
 import picocli.CommandLine.Command;
@@ -49,7 +49,8 @@ public final class GroupCommand {
 
         @Override
         public Integer call() throws Exception {
-            return printPosted(submit(UpdateGroup.newBuilder().setGroup(group).setAddTargets(targets).build()));
+            return printPosted(submit(h -> UpdateGroup.newBuilder().setHeader(h).setGroup(group).setAddTargets(targets)
+                    .build()));
         }
     }
 
@@ -63,7 +64,8 @@ public final class GroupCommand {
 
         @Override
         public Integer call() throws Exception {
-            return printPosted(submit(UpdateGroup.newBuilder().setGroup(group).setRemoveTargets(targets).build()));
+            return printPosted(submit(h -> UpdateGroup.newBuilder().setHeader(h).setGroup(group).setRemoveTargets(targets)
+                    .build()));
         }
     }
 
@@ -74,7 +76,7 @@ public final class GroupCommand {
 
         @Override
         public Integer call() throws Exception {
-            return printPosted(submit(DeleteGroup.newBuilder().setGroup(group).build()));
+            return printPosted(submit(h -> DeleteGroup.newBuilder().setHeader(h).setGroup(group).build()));
         }
     }
 }

@@ -1,10 +1,11 @@
 package io.msx.master.cli;
 
-import io.msx.avro.DeleteJob;
-import io.msx.avro.StartJob;
-import io.msx.avro.StopJob;
-import io.msx.avro.UpsertJob;
-import io.msx.avro.UpsertMode;
+import io.msx.avro.JobDefinition;
+import io.msx.avro.command.DeleteJob;
+import io.msx.avro.command.StartJob;
+import io.msx.avro.command.StopJob;
+import io.msx.avro.command.UpsertJob;
+import io.msx.avro.command.UpsertMode;
 import io.msx.master.JobRunView;
 import io.msx.master.JobView;
 import io.msx.master.client.MasterClient;
@@ -35,7 +36,8 @@ public final class JobCommand {
 
         @Override
         public Integer call() throws Exception {
-            return printPosted(submit(UpsertJob.newBuilder().setJob(JobFile.read(file)).setMode(UpsertMode.CREATE)
+            JobDefinition job = JobFile.read(file);
+            return printPosted(submit(h -> UpsertJob.newBuilder().setHeader(h).setJob(job).setMode(UpsertMode.CREATE)
                     .build()));
         }
     }
@@ -47,7 +49,8 @@ public final class JobCommand {
 
         @Override
         public Integer call() throws Exception {
-            return printPosted(submit(UpsertJob.newBuilder().setJob(JobFile.read(file)).setMode(UpsertMode.UPDATE)
+            JobDefinition job = JobFile.read(file);
+            return printPosted(submit(h -> UpsertJob.newBuilder().setHeader(h).setJob(job).setMode(UpsertMode.UPDATE)
                     .build()));
         }
     }
@@ -59,7 +62,7 @@ public final class JobCommand {
 
         @Override
         public Integer call() throws Exception {
-            return printPosted(submit(DeleteJob.newBuilder().setJobId(jobId).build()));
+            return printPosted(submit(h -> DeleteJob.newBuilder().setHeader(h).setJobId(jobId).build()));
         }
     }
 
@@ -73,7 +76,7 @@ public final class JobCommand {
 
         @Override
         public Integer call() throws Exception {
-            return printPosted(submit(StopJob.newBuilder().setJobId(jobId).setTargets(targets).build()));
+            return printPosted(submit(h -> StopJob.newBuilder().setHeader(h).setJobId(jobId).setTargets(targets).build()));
         }
     }
 
@@ -95,8 +98,8 @@ public final class JobCommand {
         @Override
         public Integer call() throws Exception {
             long deadline = System.nanoTime() + timeout.toNanos();
-            CommandSubmitter.Outcome outcome = submit(StartJob.newBuilder().setJobId(jobId).setTargets(targets)
-                    .setStartStepId(step).build());
+            CommandSubmitter.Outcome outcome = submit(h -> StartJob.newBuilder().setHeader(h).setJobId(jobId)
+                    .setTargets(targets).setStartStepId(step).build());
             if (!outcome.accepted() || !await) {
                 return printPosted(outcome);
             }

@@ -9,6 +9,7 @@ import io.msx.avro.JobDefinition;
 import io.msx.avro.JobSchedule;
 import io.msx.avro.JobStep;
 import io.msx.avro.StepAction;
+import io.msx.schemas.JobRules;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,12 +21,14 @@ import java.util.Map;
 
 /**
  * A job definition file as operators write it (YAML, or JSON, which is YAML too). Unknown keys are errors, so a typo
- * never silently drops a setting. Example:
+ * never silently drops a setting, and the definition must meet {@link JobRules} (every bound the master checks), so a
+ * bad file fails here, before anything is sent. Example:
  * <pre>
  * id: backup
  * name: Nightly backup
  * targets: [db-1, db-2]
  * groups: [databases]
+ * maxStepExecutions: 500        # optional: step executions per run (default 100 per step)
  * steps:
  *   - id: 1
  *     name: dump
@@ -41,7 +44,7 @@ import java.util.Map;
  * </pre>
  */
 public record JobFile(String id, String name, String description, Boolean enabled, List<String> targets,
-                      List<String> groups, List<Step> steps, List<Schedule> schedules) {
+                      List<String> groups, List<Step> steps, List<Schedule> schedules, Integer maxStepExecutions) {
 
     /** One step. */
     public record Step(Integer id, String name, List<String> command, Map<String, String> env,
@@ -59,7 +62,7 @@ public record JobFile(String id, String name, String description, Boolean enable
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     /**
-     * @throws IllegalArgumentException naming the file and what is wrong in it
+     * @throws IllegalArgumentException naming the file and what is wrong in it, including a broken {@link JobRules}
      */
     public static JobDefinition read(Path file) {
         JobFile parsed;
@@ -74,7 +77,13 @@ public record JobFile(String id, String name, String description, Boolean enable
         if (parsed == null) {
             throw new IllegalArgumentException("job file " + file + " is empty");
         }
-        return parsed.toDefinition(file);
+        JobDefinition job = parsed.toDefinition(file);
+        try {
+            JobRules.validate(job);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("job file " + file + ": " + e.getMessage());
+        }
+        return job;
     }
 
     JobDefinition toDefinition(Path file) {
@@ -84,6 +93,7 @@ public record JobFile(String id, String name, String description, Boolean enable
                 .setDescription(description).setEnabled(enabled == null || enabled)
                 .setTargets(targets == null ? List.of() : targets)
                 .setGroups(groups == null ? List.of() : groups)
+                .setMaxStepExecutions(maxStepExecutions)
                 .setSchedules(schedules == null ? List.of() : schedules.stream().map(s -> schedule(s, file)).toList());
         int position = 0;
         List<JobStep> built = new java.util.ArrayList<>();

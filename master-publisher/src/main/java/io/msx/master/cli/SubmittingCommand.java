@@ -1,5 +1,7 @@
 package io.msx.master.cli;
 
+import io.msx.avro.CommandHeader;
+import org.apache.avro.specific.SpecificRecord;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -8,6 +10,7 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.function.Function;
 
 /** What every command that submits to the master shares: connection options, {@code --timeout}, submit and print. */
 abstract class SubmittingCommand {
@@ -30,8 +33,9 @@ abstract class SubmittingCommand {
         return spec.commandLine().getErr();
     }
 
-    CommandSubmitter.Outcome submit(Object body) throws InterruptedException {
-        return CommandSubmitter.submit(connection, body, timeout, err(), Clock.systemUTC());
+    /** Submits the command {@code command} builds around its header. */
+    CommandSubmitter.Outcome submit(Function<CommandHeader, SpecificRecord> command) throws InterruptedException {
+        return CommandSubmitter.submit(connection, command, timeout, err(), Clock.systemUTC());
     }
 
     /** Prints one line per posted instruction when accepted; returns the exit code. */

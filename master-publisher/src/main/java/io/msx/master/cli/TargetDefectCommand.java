@@ -1,6 +1,6 @@
 package io.msx.master.cli;
 
-import io.msx.avro.DefectTarget;
+import io.msx.avro.command.DefectTarget;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -19,7 +19,8 @@ public final class TargetDefectCommand extends SubmittingCommand implements Call
 
     @Override
     public Integer call() throws Exception {
-        CommandSubmitter.Outcome outcome = submit(DefectTarget.newBuilder().setTarget(target).setForce(force).build());
+        CommandSubmitter.Outcome outcome = submit(h -> DefectTarget.newBuilder().setHeader(h).setTarget(target)
+                .setForce(force).build());
         if (outcome.accepted()) {
             out().println(target + "  defected" + (force ? " (forced)" : ""));
         }

@@ -1,6 +1,6 @@
 package io.msx.master.cli;
 
-import io.msx.avro.EnlistTarget;
+import io.msx.avro.command.EnlistTarget;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -22,8 +22,8 @@ public final class TargetEnlistCommand extends SubmittingCommand implements Call
 
     @Override
     public Integer call() throws Exception {
-        CommandSubmitter.Outcome outcome = submit(EnlistTarget.newBuilder().setTarget(target).setLocation(location)
-                .setGroups(groups).build());
+        CommandSubmitter.Outcome outcome = submit(h -> EnlistTarget.newBuilder().setHeader(h).setTarget(target)
+                .setLocation(location).setGroups(groups).build());
         if (outcome.accepted()) {
             out().println(target + "  enlisted");
         }

@@ -1,8 +1,8 @@
 package io.msx.master.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.msx.avro.ForcePoll;
 import io.msx.avro.PostedInstruction;
+import io.msx.avro.command.ForcePoll;
 import io.msx.master.TargetView;
 import io.msx.master.client.MasterClient;
 import io.msx.master.internal.Json;
@@ -75,7 +75,7 @@ public final class TargetPollCommand implements Callable<Integer> {
         long deadline = System.nanoTime() + timeout.toNanos();
         List<String> targets = selection.all ? List.of() : selection.targets;
         CommandSubmitter.Outcome outcome = CommandSubmitter.submit(connection,
-                ForcePoll.newBuilder().setTargets(targets).build(), timeout, err, clock);
+                h -> ForcePoll.newBuilder().setHeader(h).setTargets(targets).build(), timeout, err, clock);
         if (!outcome.accepted()) {
             return outcome.exitCode();
         }

@@ -1,6 +1,6 @@
 package io.msx.master.cli;
 
-import io.msx.avro.ResyncTargets;
+import io.msx.avro.command.ResyncTargets;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -17,6 +17,6 @@ public final class TargetResyncCommand extends SubmittingCommand implements Call
 
     @Override
     public Integer call() throws Exception {
-        return printPosted(submit(ResyncTargets.newBuilder().setTargets(targets).build()));
+        return printPosted(submit(h -> ResyncTargets.newBuilder().setHeader(h).setTargets(targets).build()));
     }
 }

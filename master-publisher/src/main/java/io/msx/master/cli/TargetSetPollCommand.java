@@ -1,6 +1,6 @@
 package io.msx.master.cli;
 
-import io.msx.avro.SetPollingInterval;
+import io.msx.avro.command.SetPollingInterval;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -22,7 +22,7 @@ public final class TargetSetPollCommand extends SubmittingCommand implements Cal
 
     @Override
     public Integer call() throws Exception {
-        return printPosted(submit(SetPollingInterval.newBuilder().setTargets(targets)
+        return printPosted(submit(h -> SetPollingInterval.newBuilder().setHeader(h).setTargets(targets)
                 .setIntervalSeconds((int) Math.min(Integer.MAX_VALUE, interval.toSeconds())).build()));
     }
 }

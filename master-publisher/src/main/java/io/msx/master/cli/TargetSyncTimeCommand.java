@@ -1,6 +1,6 @@
 package io.msx.master.cli;
 
-import io.msx.avro.SyncClocks;
+import io.msx.avro.command.SyncClocks;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -17,6 +17,6 @@ public final class TargetSyncTimeCommand extends SubmittingCommand implements Ca
 
     @Override
     public Integer call() throws Exception {
-        return printPosted(submit(SyncClocks.newBuilder().setTargets(targets).build()));
+        return printPosted(submit(h -> SyncClocks.newBuilder().setHeader(h).setTargets(targets).build()));
     }
 }

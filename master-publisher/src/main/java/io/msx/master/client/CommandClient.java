@@ -1,16 +1,20 @@
 package io.msx.master.client;
 
-import io.msx.avro.Command;
+import io.msx.avro.CommandHeader;
 import io.msx.avro.CommandResult;
 import io.msx.schemas.AvroCodec;
-import io.msx.schemas.SchemaRegistryClient;
+import io.msx.schemas.MessageFamily;
+import io.msx.schemas.MsxCodec;
+import io.msx.schemas.SchemaRegistry;
 import io.msx.schemas.Topics;
 import io.msx.schemas.WireFormatException;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -35,10 +39,10 @@ public final class CommandClient implements AutoCloseable {
     private final Topics topics;
     private final KafkaProducer<String, byte[]> producer;
     private final KafkaConsumer<String, byte[]> consumer;
-    private final AvroCodec<Command> commands;
+    private final MsxCodec codec;
     private final AvroCodec<CommandResult> results;
 
-    public CommandClient(String bootstrapServers, SchemaRegistryClient registry, Topics topics) {
+    public CommandClient(String bootstrapServers, SchemaRegistry registry, Topics topics) {
         this.topics = topics;
         this.producer = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
@@ -51,17 +55,20 @@ public final class CommandClient implements AutoCloseable {
                 ConsumerConfig.CLIENT_ID_CONFIG, "msx-cli-results",
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new StringDeserializer(), new ByteArrayDeserializer());
-        this.commands = AvroCodec.of(Command.class, registry, true);
-        this.results = AvroCodec.of(CommandResult.class, registry, true);
+        this.codec = MsxCodec.of(registry, true);
+        this.results = AvroCodec.of(CommandResult.class, codec);
     }
 
     /**
-     * Publishes {@code command} and waits for its result.
+     * Publishes {@code command} (a record of the {@link MessageFamily#COMMAND} family, e.g. a ForcePoll) and waits
+     * for its result.
      *
      * @return the result, or empty when none arrived within {@code timeout} (is the master running?)
-     * @throws IllegalStateException when the commands topic does not exist (no master ever ran here)
+     * @throws IllegalStateException    when the commands topic does not exist (no master ever ran here)
+     * @throws IllegalArgumentException when {@code command} is not a command
      */
-    public Optional<CommandResult> submit(Command command, Duration timeout) throws InterruptedException {
+    public Optional<CommandResult> submit(SpecificRecord command, Duration timeout) throws InterruptedException {
+        CommandHeader header = MessageFamily.COMMAND.header(command);
         long deadline = System.nanoTime() + timeout.toNanos();
         List<TopicPartition> partitions = consumer.partitionsFor(topics.commandResults(), Duration.ofSeconds(10))
                 .stream().map(p -> new TopicPartition(p.topic(), p.partition())).toList();
@@ -72,9 +79,9 @@ public final class CommandClient implements AutoCloseable {
         consumer.assign(partitions);
         consumer.seekToEnd(partitions);
         partitions.forEach(consumer::position); // fix the start before the command can be answered
-        String id = command.getCommandId().toString();
+        String id = header.getCommandId().toString();
         try {
-            producer.send(new ProducerRecord<>(topics.commands(), id, commands.encode(command)))
+            producer.send(new ProducerRecord<>(topics.commands(), id, codec.encode(command)))
                     .get(Math.max(1, remaining(deadline)), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             throw new IllegalStateException("cannot publish the command to " + topics.commands() + ": "
@@ -105,6 +112,6 @@ public final class CommandClient implements AutoCloseable {
     @Override
     public void close() {
         producer.close(Duration.ofSeconds(5));
-        consumer.close(Duration.ofSeconds(5));
+        consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
     }
 }

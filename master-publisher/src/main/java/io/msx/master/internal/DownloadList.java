@@ -1,8 +1,9 @@
 package io.msx.master.internal;
 
-import io.msx.avro.Instruction;
-import io.msx.avro.InstructionAck;
+import io.msx.avro.InstructionHeader;
+import io.msx.avro.status.InstructionAck;
 import io.msx.master.InstructionView;
+import org.apache.avro.specific.SpecificRecord;
 
 import java.util.ArrayDeque;
 import java.util.Comparator;
@@ -45,18 +46,23 @@ public final class DownloadList {
         }
     }
 
-    /** Records instructions whose transaction committed. */
-    public synchronized void posted(List<Instruction> instructions) {
+    /** Records instructions (records of the instruction family) whose transaction committed. */
+    public synchronized void posted(List<SpecificRecord> instructions) {
         instructions.forEach(this::posted);
     }
 
-    /** Records one posted instruction (also when read back from a target topic after a restart). */
-    public synchronized void posted(Instruction instruction) {
-        Row row = row(instruction.getTarget(), instruction.getInstructionId().toString());
+    /**
+     * Records one posted instruction (also when read back from a target topic after a restart).
+     *
+     * @throws IllegalArgumentException when the record is not an instruction
+     */
+    public synchronized void posted(SpecificRecord instruction) {
+        InstructionHeader header = Instructions.header(instruction);
+        Row row = row(header.getTarget(), header.getInstructionId().toString());
         if (row.postedAt == null) {
-            row.operation = Instructions.operationOf(instruction.getBody());
-            row.object = Instructions.jobIdOf(instruction.getBody());
-            row.postedAt = instruction.getPostedAt();
+            row.operation = Instructions.operationOf(instruction);
+            row.object = Instructions.jobIdOf(instruction);
+            row.postedAt = header.getPostedAt();
         }
     }
 

@@ -1,42 +1,55 @@
 package io.msx.master.internal;
 
-import io.msx.avro.JobDelete;
-import io.msx.avro.JobInsert;
-import io.msx.avro.JobStart;
-import io.msx.avro.JobStop;
-import io.msx.avro.JobUpdate;
+import io.msx.avro.InstructionHeader;
+import io.msx.avro.instruction.JobDelete;
+import io.msx.avro.instruction.JobInsert;
+import io.msx.avro.instruction.JobStart;
+import io.msx.avro.instruction.JobStop;
+import io.msx.avro.instruction.JobUpdate;
+import io.msx.schemas.MessageFamily;
+import org.apache.avro.specific.SpecificRecord;
 
 import java.util.Locale;
 
-/** What the master derives from an instruction body: the job it concerns and its operation name. */
+/**
+ * What the master derives from an instruction (a record of the {@link MessageFamily#INSTRUCTION} family): its header,
+ * the job it concerns and its operation name.
+ */
 final class Instructions {
 
     private Instructions() {
     }
 
+    /**
+     * @throws IllegalArgumentException when the record is not an instruction
+     */
+    static InstructionHeader header(SpecificRecord instruction) {
+        return MessageFamily.INSTRUCTION.header(instruction);
+    }
+
     /** The job an instruction concerns (its record key), or null for target-wide instructions. */
-    static String jobIdOf(Object body) {
-        if (body instanceof JobInsert i) {
+    static String jobIdOf(SpecificRecord instruction) {
+        if (instruction instanceof JobInsert i) {
             return i.getJob().getJobId();
         }
-        if (body instanceof JobUpdate u) {
+        if (instruction instanceof JobUpdate u) {
             return u.getJob().getJobId();
         }
-        if (body instanceof JobDelete d) {
+        if (instruction instanceof JobDelete d) {
             return d.getJobId();
         }
-        if (body instanceof JobStart s) {
+        if (instruction instanceof JobStart s) {
             return s.getJobId();
         }
-        if (body instanceof JobStop s) {
+        if (instruction instanceof JobStop s) {
             return s.getJobId();
         }
         return null;
     }
 
     /** The operation name shown in results and the download list: POLL, SET_POLL, JOB_INSERT, ... */
-    static String operationOf(Object body) {
-        String simple = body.getClass().getSimpleName();
+    static String operationOf(SpecificRecord instruction) {
+        String simple = MessageFamily.typeName(instruction);
         return switch (simple) {
             case "PollNow" -> "POLL";
             case "SetPollInterval" -> "SET_POLL";

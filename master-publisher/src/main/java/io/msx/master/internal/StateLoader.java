@@ -3,98 +3,176 @@ package io.msx.master.internal;
 import io.msx.avro.JobDefinition;
 import io.msx.avro.TargetRegistration;
 import io.msx.master.MasterException;
-import io.msx.schemas.AvroCodec;
+import io.msx.schemas.Decoded;
+import io.msx.schemas.MessageFamily;
+import io.msx.schemas.MsxCodec;
 import io.msx.schemas.Topics;
+import io.msx.schemas.WireFormatException;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Rebuilds the master's job definitions and target registrations from the compacted {@code msx.jobs} and
  * {@code msx.targets} topics (read_committed, to their end): at start, and after an aborted transaction, so the
- * in-memory state is always what Kafka committed.
+ * in-memory state is always what Kafka committed; and the download list from the target topics at start.
+ *
+ * <p>No record stops a rebuild: a record that cannot be used (undecodable, a null value where a tombstone means
+ * nothing, a tombstone without a key, a registration of a name that is no longer a valid target name) is skipped,
+ * counted, and named in one WARN line (the first {@value #SKIPS_LOGGED} of a rebuild; the count is in the summary).
  */
 public final class StateLoader {
 
     private static final Logger log = LoggerFactory.getLogger(StateLoader.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
+    static final int SKIPS_LOGGED = 10;
 
-    private final String bootstrapServers;
+    private final Supplier<Consumer<byte[], byte[]>> consumers;
     private final Topics topics;
-    private final AvroCodec<JobDefinition> jobCodec;
-    private final AvroCodec<TargetRegistration> targetCodec;
+    private final MsxCodec codec;
 
-    public StateLoader(String bootstrapServers, Topics topics, AvroCodec<JobDefinition> jobCodec,
-                       AvroCodec<TargetRegistration> targetCodec) {
-        this.bootstrapServers = bootstrapServers;
+    /**
+     * @param consumers a new consumer for each read (closed after it); see {@link #consumers(String)}
+     */
+    public StateLoader(Supplier<Consumer<byte[], byte[]>> consumers, Topics topics, MsxCodec codec) {
+        this.consumers = consumers;
         this.topics = topics;
-        this.jobCodec = jobCodec;
-        this.targetCodec = targetCodec;
+        this.codec = codec;
     }
 
+    /** Read_committed consumers of a broker, without a group. */
+    public static Supplier<Consumer<byte[], byte[]>> consumers(String bootstrapServers) {
+        return () -> new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.CLIENT_ID_CONFIG, "msx-master-state-loader"),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /**
+     * Replaces the job definitions and the registrations of {@code targets} with what the compacted topics hold.
+     *
+     * @throws MasterException when a topic cannot be read to its end in time
+     * @throws io.msx.MsxRetriableException when the schema registry cannot be reached
+     */
     public void load(JobRegistry jobs, TargetRegistry targets) {
-        List<ConsumerRecord<String, byte[]>> jobRecords = readAll(topics.jobs());
-        List<ConsumerRecord<String, byte[]>> targetRecords = readAll(topics.targets());
+        List<ConsumerRecord<byte[], byte[]>> jobRecords = readAll(topics.jobs());
+        List<ConsumerRecord<byte[], byte[]>> targetRecords = readAll(topics.targets());
+        Skips skips = new Skips("master state");
         jobs.clear();
-        for (ConsumerRecord<String, byte[]> r : jobRecords) {
+        for (ConsumerRecord<byte[], byte[]> r : jobRecords) {
+            String key = key(r);
             if (r.value() == null) {
-                jobs.remove(r.key());
-            } else {
-                jobs.put(jobCodec.decode(r.topic(), r.partition(), r.offset(), r.value()));
+                if (key == null) {
+                    skips.skip(r, "tombstone without a key");
+                } else {
+                    jobs.remove(key);
+                }
+                continue;
+            }
+            JobDefinition job = decode(JobDefinition.class, r, skips);
+            if (job != null) {
+                jobs.put(job);
             }
         }
-        for (ConsumerRecord<String, byte[]> r : targetRecords) {
-            if (r.value() != null) {
-                TargetRegistration registration = targetCodec.decode(r.topic(), r.partition(), r.offset(), r.value());
+        Set<String> registered = new HashSet<>();
+        for (ConsumerRecord<byte[], byte[]> r : targetRecords) {
+            String key = key(r);
+            if (r.value() == null) {
+                if (key == null) {
+                    skips.skip(r, "tombstone without a key");
+                } else {
+                    targets.remove(key);
+                    registered.remove(key);
+                }
+                continue;
+            }
+            TargetRegistration registration = decode(TargetRegistration.class, r, skips);
+            if (registration == null) {
+                continue;
+            }
+            try {
                 targets.preRegister(registration.getTarget(), registration.getLocation(), registration.getGroups());
-            } else {
-                targets.remove(r.key());
+                registered.add(registration.getTarget());
+            } catch (IllegalArgumentException e) {
+                skips.skip(r, e.getMessage());
             }
         }
-        log.info("Master state loaded: {} job(s), {} target registration record(s)", jobs.all().size(),
-                targetRecords.size());
+        targets.forgetUnregistered(registered);
+        log.info("Master state loaded: {} job(s), {} target registration(s){}", jobs.all().size(), registered.size(),
+                skips.summary());
     }
 
     /** Reads every target topic back into the download list (what was posted, committed, before this start). */
-    public void loadPosted(List<String> targetTopics, AvroCodec<io.msx.avro.Instruction> codec, DownloadList downloads) {
+    public void loadPosted(List<String> targetTopics, DownloadList downloads) {
         int count = 0;
-        for (ConsumerRecord<String, byte[]> r : readAll(targetTopics.toArray(String[]::new))) {
-            try {
-                downloads.posted(codec.decode(r.topic(), r.partition(), r.offset(), r.value()));
-                count++;
-            } catch (io.msx.schemas.WireFormatException e) {
-                log.warn("Skipping an unreadable instruction while rebuilding the download list: {}", e.getMessage());
+        Skips skips = new Skips("download list");
+        for (ConsumerRecord<byte[], byte[]> r : readAll(targetTopics.toArray(String[]::new))) {
+            Decoded decoded = codec.decode(MessageFamily.INSTRUCTION, r.topic(), r.partition(), r.offset(),
+                    r.value());
+            if (decoded instanceof Decoded.Message message) {
+                try {
+                    downloads.posted(message.value());
+                    count++;
+                } catch (RuntimeException e) {
+                    skips.skip(r, e.toString());
+                }
+            } else if (decoded instanceof Decoded.Malformed malformed) {
+                skips.skip(r, malformed.reason());
+            } else if (decoded instanceof Decoded.UnknownType unknown) {
+                skips.skip(r, unknown.reason());
+            } else {
+                skips.skip(r, "null value (a tombstone means nothing on a target topic)");
             }
         }
-        log.info("Download list rebuilt from {} target topic(s): {} instruction(s)", targetTopics.size(), count);
+        log.info("Download list rebuilt from {} target topic(s): {} instruction(s){}", targetTopics.size(), count,
+                skips.summary());
+    }
+
+    private <T extends org.apache.avro.specific.SpecificRecord> T decode(Class<T> type,
+                                                                         ConsumerRecord<byte[], byte[]> r,
+                                                                         Skips skips) {
+        try {
+            return codec.decodeAs(type, r.topic(), r.partition(), r.offset(), r.value());
+        } catch (WireFormatException e) {
+            skips.skip(r, e.reason());
+            return null;
+        }
+    }
+
+    private static String key(ConsumerRecord<byte[], byte[]> r) {
+        return r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
     }
 
     /** Every record of the topics, to their end offsets at the time of the call, with one consumer. */
-    private List<ConsumerRecord<String, byte[]>> readAll(String... topicNames) {
-        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
+    private List<ConsumerRecord<byte[], byte[]>> readAll(String... topicNames) {
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
         if (topicNames.length == 0) {
             return records;
         }
         String topic = topicNames.length == 1 ? topicNames[0] : topicNames.length + " target topics";
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                ConsumerConfig.CLIENT_ID_CONFIG, "msx-master-state-loader"),
-                new StringDeserializer(), new ByteArrayDeserializer())) {
+        try (Consumer<byte[], byte[]> consumer = consumers.get()) {
             List<TopicPartition> partitions = new ArrayList<>();
             for (String name : topicNames) {
-                consumer.partitionsFor(name, TIMEOUT).forEach(p -> partitions.add(new TopicPartition(name,
-                        p.partition())));
+                List<PartitionInfo> infos = consumer.partitionsFor(name, TIMEOUT);
+                if (infos != null) {
+                    infos.forEach(p -> partitions.add(new TopicPartition(name, p.partition())));
+                }
             }
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
@@ -108,5 +186,28 @@ public final class StateLoader {
             }
         }
         return records;
+    }
+
+    /** Records a rebuild skipped: each of the first few named in a WARN line, all counted. */
+    private static final class Skips {
+        private final String rebuilding;
+        private int count;
+
+        Skips(String rebuilding) {
+            this.rebuilding = rebuilding;
+        }
+
+        void skip(ConsumerRecord<?, ?> r, String reason) {
+            count++;
+            if (count <= SKIPS_LOGGED) {
+                log.warn("Skipping record {}-{}@{} while rebuilding the {}: {}", r.topic(), r.partition(), r.offset(),
+                        rebuilding, reason);
+            }
+        }
+
+        String summary() {
+            return count == 0 ? "" : "; " + count + " unusable record(s) skipped"
+                    + (count > SKIPS_LOGGED ? " (the first " + SKIPS_LOGGED + " logged)" : "");
+        }
     }
 }

@@ -1,30 +1,46 @@
 package io.msx.master.internal;
 
+import io.msx.schemas.DeadLetters;
 import io.msx.MsxRetriableException;
-import io.msx.avro.Enlist;
-import io.msx.avro.StatusEvent;
-import io.msx.schemas.AvroCodec;
+import io.msx.avro.StatusHeader;
+import io.msx.avro.TargetRegistration;
+import io.msx.avro.status.Enlist;
+import io.msx.avro.status.InstructionAck;
+import io.msx.master.MasterException;
+import io.msx.schemas.Decoded;
+import io.msx.schemas.MessageFamily;
+import io.msx.schemas.MsxCodec;
+import io.msx.schemas.SchemaRegistryException;
 import io.msx.schemas.Topics;
-import io.msx.schemas.WireFormatException;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The master's status thread: reads the whole status topic from the beginning (so the views are rebuilt after a
- * restart) and applies each event to the {@link TargetRegistry}. An enlisting target gets its topic before it is
- * registered. Undecodable events go to the status dead-letter topic. Owns its consumer.
+ * restart) and applies each event to the {@link TargetRegistry}. An enlisting target gets its topic and registration
+ * before it is registered. No record stops the loop: a tombstone is skipped; an undecodable event, an event of a
+ * type this master does not know, an Enlist naming an invalid target, and any event that fails to apply go to the
+ * status dead-letter topic with the reason, and the loop goes on. Only an error that is not the event's fault (the
+ * registry or broker cannot be reached, or the registry refuses the master) holds a partition back, to try the same
+ * event again. Owns its consumer.
  */
 public final class StatusLoop implements Runnable {
 
@@ -36,11 +52,11 @@ public final class StatusLoop implements Runnable {
     private final Producer<byte[], byte[]> deadLetterProducer;
     private final Topics topics;
     private final TargetRegistry registry;
-    private final TopicAdmin admin;
-    private final AvroCodec<StatusEvent> codec;
-    private final AvroCodec<io.msx.avro.TargetRegistration> registrations;
-    private final java.time.Clock clock;
+    private final TargetTopics targetTopics;
+    private final MsxCodec codec;
+    private final Clock clock;
     private final DownloadList downloads;
+    private final AtomicLong deadLettered = new AtomicLong();
     private final CountDownLatch stopping = new CountDownLatch(1);
 
     /**
@@ -48,16 +64,14 @@ public final class StatusLoop implements Runnable {
      *                           this loop commits no offsets, it replays the status topic on every start)
      */
     public StatusLoop(Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> deadLetterProducer, Topics topics,
-                      TargetRegistry registry, TopicAdmin admin, AvroCodec<StatusEvent> codec,
-                      AvroCodec<io.msx.avro.TargetRegistration> registrations, java.time.Clock clock,
+                      TargetRegistry registry, TargetTopics targetTopics, MsxCodec codec, Clock clock,
                       DownloadList downloads) {
         this.consumer = consumer;
         this.deadLetterProducer = deadLetterProducer;
         this.topics = topics;
         this.registry = registry;
-        this.admin = admin;
+        this.targetTopics = targetTopics;
         this.codec = codec;
-        this.registrations = registrations;
         this.clock = clock;
         this.downloads = downloads;
     }
@@ -84,55 +98,96 @@ public final class StatusLoop implements Runnable {
         } catch (RuntimeException e) {
             log.error("Status loop stopped on an unexpected error", e);
         } finally {
-            consumer.close(Duration.ofSeconds(5));
+            consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
         }
     }
 
+    /** Status events dead-lettered since the start (replays included). */
+    public long deadLettered() {
+        return deadLettered.get();
+    }
+
+    /** @return false when the record must be read again (its partition was seeked back to it) */
     private boolean handle(ConsumerRecord<byte[], byte[]> record) {
+        Decoded decoded;
         try {
-            StatusEvent event = codec.decode(record.topic(), record.partition(), record.offset(), record.value());
-            if (event == null) {
-                return true;
-            }
-            if (event.getBody() instanceof Enlist enlist && !registry.contains(event.getTarget())) {
-                admin.ensure(Map.of(topics.target(event.getTarget()), 1), Map.of());
-                deadLetterProducer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topics.targets(),
-                        event.getTarget().getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                        registrations.encode(io.msx.avro.TargetRegistration.newBuilder().setTarget(event.getTarget())
-                                .setLocation(enlist.getLocation())
-                                .setRegisteredAt(clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS))
-                                .build())));
-            }
-            boolean fresh = registry.apply(event);
-            if (fresh && event.getBody() instanceof io.msx.avro.InstructionAck ack) {
-                downloads.acked(event.getTarget(), ack);
-            }
-            if (fresh && event.getBody() instanceof Enlist) {
-                log.info("Target {} enlisted (agent {}, zone {})", event.getTarget(),
-                        ((Enlist) event.getBody()).getAgentVersion(), ((Enlist) event.getBody()).getTimeZone());
-            }
-            return true;
-        } catch (WireFormatException | IllegalArgumentException e) {
-            log.warn("Status event dead-lettered: {}", e.getMessage());
-            deadLetterProducer.send(DeadLetters.of(record, e.getMessage()));
-            return true;
-        } catch (MsxRetriableException e) {
-            log.warn("Status event {}-{}@{} not applied yet, retrying in {}: {}", record.topic(), record.partition(),
-                    record.offset(), RETRY_BACKOFF, e.getMessage());
-            consumer.seek(new TopicPartition(record.topic(), record.partition()), record.offset());
-            try {
-                stopping.await(RETRY_BACKOFF.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException ie) {
-                Thread.currentThread().interrupt();
-                stopping.countDown();
-            }
-            return false;
+            decoded = codec.decode(MessageFamily.STATUS, record.topic(), record.partition(), record.offset(),
+                    record.value());
+        } catch (MsxRetriableException | SchemaRegistryException e) {
+            return retryLater(record, e); // the registry cannot answer now: not this record's fault
         }
+        if (decoded instanceof Decoded.Malformed malformed) {
+            deadLetter(record, malformed.reason());
+        } else if (decoded instanceof Decoded.UnknownType unknown) {
+            deadLetter(record, unknown.reason() + ": not supported by this master version");
+        } else if (decoded instanceof Decoded.Message message) {
+            try {
+                apply(message.value());
+            } catch (MsxRetriableException | SchemaRegistryException e) {
+                return retryLater(record, e);
+            } catch (IllegalArgumentException | MasterException e) {
+                deadLetter(record, e.getMessage()); // an invalid target name, a topic the broker will not create
+            } catch (RuntimeException e) {
+                deadLettered.incrementAndGet();
+                log.warn("Status event {} dead-lettered, applying {} failed", where(record),
+                        MessageFamily.typeName(message.value()), e);
+                send(DeadLetters.of(record, "cannot apply " + MessageFamily.typeName(message.value()) + ": " + e));
+            }
+        }
+        return true; // tombstones are skipped
+    }
+
+    private void apply(SpecificRecord event) {
+        StatusHeader header = MessageFamily.STATUS.header(event);
+        String target = header.getTarget();
+        if (event instanceof Enlist enlist && !registry.contains(target)) {
+            Topics.requireValidTargetName(target);
+            targetTopics.ensure(List.of(target));
+            send(new ProducerRecord<>(topics.targets(), target.getBytes(StandardCharsets.UTF_8),
+                    codec.encode(TargetRegistration.newBuilder().setTarget(target).setLocation(enlist.getLocation())
+                            .setRegisteredAt(clock.instant().truncatedTo(ChronoUnit.MILLIS)).build())));
+        }
+        boolean fresh = registry.apply(event);
+        if (fresh && event instanceof InstructionAck ack) {
+            downloads.acked(target, ack);
+        }
+        if (fresh && event instanceof Enlist enlist) {
+            log.info("Target {} enlisted (agent {}, zone {})", target, enlist.getAgentVersion(), enlist.getTimeZone());
+        }
+    }
+
+    private void deadLetter(ConsumerRecord<byte[], byte[]> record, String reason) {
+        deadLettered.incrementAndGet();
+        log.warn("Status event {} dead-lettered: {}", where(record), reason);
+        send(DeadLetters.of(record, reason));
+    }
+
+    private void send(ProducerRecord<byte[], byte[]> record) {
+        try {
+            deadLetterProducer.send(record);
+        } catch (RuntimeException e) {
+            log.warn("Cannot write to {}: {}", record.topic(), e.toString());
+        }
+    }
+
+    private boolean retryLater(ConsumerRecord<byte[], byte[]> record, RuntimeException e) {
+        log.warn("Status event {} not applied yet, retrying in {}: {}", where(record), RETRY_BACKOFF, e.getMessage());
+        consumer.seek(new TopicPartition(record.topic(), record.partition()), record.offset());
+        try {
+            stopping.await(RETRY_BACKOFF.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            stopping.countDown();
+        }
+        return false;
+    }
+
+    private static String where(ConsumerRecord<?, ?> record) {
+        return record.topic() + "-" + record.partition() + "@" + record.offset();
     }
 
     public void shutdown() {
         stopping.countDown();
         consumer.wakeup();
     }
-
 }

@@ -1,13 +1,16 @@
 package io.msx.master.internal;
 
-import io.msx.avro.CheckIn;
-import io.msx.avro.ClockReport;
-import io.msx.avro.Enlist;
-import io.msx.avro.InstructionAck;
-import io.msx.avro.JobOutcome;
-import io.msx.avro.StatusEvent;
+import io.msx.avro.StatusHeader;
+import io.msx.avro.status.CheckIn;
+import io.msx.avro.status.ClockReport;
+import io.msx.avro.status.Enlist;
+import io.msx.avro.status.InstructionAck;
+import io.msx.avro.status.JobOutcome;
 import io.msx.master.TargetStatus;
 import io.msx.master.TargetView;
+import io.msx.schemas.MessageFamily;
+import io.msx.schemas.Topics;
+import org.apache.avro.specific.SpecificRecord;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -21,7 +24,8 @@ import java.util.concurrent.ConcurrentMap;
 /**
  * The master's registry of targets and its view of each, fed by status events. Deduplicates by
  * {@code (target, seq)}: a target's events share one partition, in order, so any seq at or below the highest seen is
- * a replay and is ignored. Thread-safe.
+ * a replay and is ignored. Every name it holds is a valid target name ({@link Topics#requireValidTargetName}), so
+ * each has a topic. Thread-safe.
  */
 public final class TargetRegistry {
 
@@ -65,8 +69,13 @@ public final class TargetRegistry {
         preRegister(target, location, null);
     }
 
-    /** Registers a target (or updates it); {@code groups} null keeps its groups. */
+    /**
+     * Registers a target (or updates it); {@code groups} null keeps its groups.
+     *
+     * @throws IllegalArgumentException naming the rule when {@code target} cannot be a target name
+     */
     public void preRegister(String target, String location, List<String> groups) {
+        Topics.requireValidTargetName(target);
         Entry entry = targets.computeIfAbsent(target, Entry::new);
         entry.preRegister(location);
         if (groups != null) {
@@ -108,18 +117,33 @@ public final class TargetRegistry {
     }
 
     /**
-     * Applies one status event.
-     *
-     * @return false when it was a replay and changed nothing
+     * Forgets the targets that are neither in {@code registered} (the registrations Kafka holds) nor enlisted by an
+     * Enlist event of their own: what an aborted transaction pre-registered in memory.
      */
-    public boolean apply(StatusEvent event) {
-        Entry entry = event.getBody() instanceof Enlist
-                ? targets.computeIfAbsent(event.getTarget(), Entry::new)
-                : targets.get(event.getTarget());
+    public void forgetUnregistered(java.util.Set<String> registered) {
+        targets.values().removeIf(e -> !registered.contains(e.name) && !e.selfEnlisted());
+    }
+
+    /**
+     * Applies one status event (a record of the {@link MessageFamily#STATUS} family).
+     *
+     * @return false when it was a replay and changed nothing, or concerns a target that is not enlisted
+     * @throws IllegalArgumentException when an Enlist names a target that cannot be a target name, or the record
+     *                                  is not a status event
+     */
+    public boolean apply(SpecificRecord event) {
+        StatusHeader header = MessageFamily.STATUS.header(event);
+        Entry entry;
+        if (event instanceof Enlist) {
+            Topics.requireValidTargetName(header.getTarget());
+            entry = targets.computeIfAbsent(header.getTarget(), Entry::new);
+        } else {
+            entry = targets.get(header.getTarget());
+        }
         if (entry == null) {
             return false; // not enlisted (defected or never enlisted): nothing to update
         }
-        return entry.apply(event, clock.instant());
+        return entry.apply(event, header, clock.instant());
     }
 
     public Optional<TargetView> view(String target) {
@@ -187,17 +211,20 @@ public final class TargetRegistry {
             }
         }
 
-        synchronized boolean apply(StatusEvent event, Instant now) {
-            if (event.getSeq() <= lastSeq) {
+        synchronized boolean selfEnlisted() {
+            return enlistedAt != null;
+        }
+
+        synchronized boolean apply(SpecificRecord body, StatusHeader header, Instant now) {
+            if (header.getSeq() <= lastSeq) {
                 return false;
             }
-            lastSeq = event.getSeq();
+            lastSeq = header.getSeq();
             if (registeredAt == null) {
                 registeredAt = now;
             }
-            Object body = event.getBody();
             if (body instanceof Enlist enlist) {
-                enlistedAt = event.getOccurredAt();
+                enlistedAt = header.getOccurredAt();
                 if (enlist.getLocation() != null) {
                     location = enlist.getLocation();
                 }

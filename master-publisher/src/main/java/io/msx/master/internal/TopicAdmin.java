@@ -1,5 +1,6 @@
 package io.msx.master.internal;
 
+import io.msx.MsxRetriableException;
 import io.msx.master.MasterException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
@@ -7,10 +8,13 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,14 +33,46 @@ public final class TopicAdmin implements AutoCloseable {
 
     private final Admin admin;
     private final short replicationFactor;
+    private final int maxMessageBytes;
     private final Set<String> known = ConcurrentHashMap.newKeySet();
 
-    public TopicAdmin(Admin admin, short replicationFactor) {
+    /**
+     * @param maxMessageBytes {@code max.message.bytes} of the topics whose records the master bounds by its record
+     *                        limit (target topics, msx.jobs, msx.targets), see {@link RecordLimit}
+     */
+    public TopicAdmin(Admin admin, short replicationFactor, int maxMessageBytes) {
         this.admin = admin;
         this.replicationFactor = replicationFactor;
+        this.maxMessageBytes = maxMessageBytes;
     }
 
-    /** Creates the topics that do not exist yet; an existing topic is left as it is. */
+    /** The {@code max.message.bytes} setting of topics the master bounds by its record limit. */
+    public Map<String, String> boundedRecordConfigs() {
+        return Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(maxMessageBytes));
+    }
+
+    /**
+     * Creates the target topics that do not exist yet: one partition, {@code max.message.bytes} as configured; and
+     * each one's dead-letter topic (one partition, broker defaults), where its agent keeps the records it refused.
+     *
+     * @throws MsxRetriableException when the broker did not answer in time (try again)
+     * @throws MasterException       when the broker refused to create one
+     */
+    public void ensureTargetTopics(Collection<String> topicNames) {
+        Map<String, Integer> partitions = new HashMap<>();
+        topicNames.forEach(t -> partitions.put(t, 1));
+        ensure(partitions, boundedRecordConfigs());
+        Map<String, Integer> deadLetters = new HashMap<>();
+        topicNames.forEach(t -> deadLetters.put(io.msx.schemas.Topics.deadLetter(t), 1));
+        ensure(deadLetters, Map.of());
+    }
+
+    /**
+     * Creates the topics that do not exist yet; an existing topic is left as it is.
+     *
+     * @throws MsxRetriableException when the broker did not answer in time or answered with a retriable error
+     * @throws MasterException       when the broker refused to create a topic
+     */
     public void ensure(Map<String, Integer> partitionsByTopic, Map<String, String> configs) {
         List<NewTopic> missing = partitionsByTopic.entrySet().stream()
                 .filter(e -> !known.contains(e.getKey()))
@@ -51,11 +87,15 @@ public final class TopicAdmin implements AutoCloseable {
                 future.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
                 log.info("Created topic {}", topic);
             } catch (ExecutionException e) {
+                if (e.getCause() instanceof RetriableException) {
+                    throw new MsxRetriableException("cannot create topic " + topic + " yet: " + e.getCause(), e);
+                }
                 if (!(e.getCause() instanceof TopicExistsException)) {
                     throw new MasterException("cannot create topic " + topic + ": " + e.getCause().getMessage(), e);
                 }
             } catch (TimeoutException e) {
-                throw new MasterException("creating topic " + topic + " timed out after " + TIMEOUT_SECONDS + " s", e);
+                throw new MsxRetriableException("creating topic " + topic + " timed out after " + TIMEOUT_SECONDS
+                        + " s", e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new MasterException("interrupted while creating topic " + topic, e);

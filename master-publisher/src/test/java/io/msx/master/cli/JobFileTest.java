@@ -69,4 +69,31 @@ class JobFileTest {
         assertThatThrownBy(() -> JobFile.read(write("id: j\nsteps:\n  - command: [x]\n    onFailure: explode\n")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown step action 'explode'");
     }
+
+    @Test
+    void shouldApplyTheJobRulesSoABadFileFailsBeforeAnythingIsSent() throws Exception {
+        assertThatThrownBy(() -> JobFile.read(write("id: j\ntargets: [T1]\nsteps:\n  - command: [x]\n"
+                + "    retryAttempts: 2147483647\n")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("job file ")
+                .hasMessageContaining("retryAttempts is 2147483647, allowed 0 to 9999");
+        assertThatThrownBy(() -> JobFile.read(write("id: j\ntargets: [C_1]\nsteps:\n  - command: [x]\n")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("would collide with 'C.1'");
+        assertThatThrownBy(() -> JobFile.read(write("id: j\ntargets: [T1]\nmaxStepExecutions: 0\nsteps:\n"
+                + "  - command: [x]\n")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxStepExecutions is 0");
+        assertThat(JobFile.read(write("id: j\ntargets: [T1]\nmaxStepExecutions: 50\nsteps:\n  - command: [x]\n"))
+                .getMaxStepExecutions()).isEqualTo(50);
+    }
+
+    @Test
+    void shouldExitTwoNamingTheRuleForABadFile() throws Exception {
+        Path file = write("id: j\ntargets: [T1]\nsteps:\n  - command: [x]\n    timeoutSeconds: -1\n");
+        java.io.StringWriter err = new java.io.StringWriter();
+
+        int code = new picocli.CommandLine(new MsxCli()).setErr(new java.io.PrintWriter(err, true))
+                .setExecutionExceptionHandler(MsxCli.EXCEPTION_HANDLER).execute("job", "create", "-f", file.toString());
+
+        assertThat(code).isEqualTo(ExitCodes.USAGE);
+        assertThat(err.toString()).contains("timeoutSeconds is -1, allowed 1 to 604800");
+    }
 }

@@ -1,12 +1,15 @@
 package io.msx.master.internal;
 
-import io.msx.avro.CheckIn;
-import io.msx.avro.CheckInTrigger;
-import io.msx.avro.Enlist;
-import io.msx.avro.StatusEvent;
+import io.msx.avro.StatusHeader;
+import io.msx.avro.status.AckStatus;
+import io.msx.avro.status.CheckIn;
+import io.msx.avro.status.CheckInTrigger;
+import io.msx.avro.status.Enlist;
+import io.msx.avro.status.InstructionAck;
 import io.msx.master.TargetStatus;
 import io.msx.master.TargetView;
 import io.msx.local.ManualClock;
+import org.apache.avro.specific.SpecificRecord;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -14,25 +17,31 @@ import java.time.Instant;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class TargetRegistryTest {
 
     private final ManualClock clock = new ManualClock(Instant.parse("2026-11-25T10:00:00Z"));
     private final TargetRegistry registry = new TargetRegistry(clock);
 
-    private static StatusEvent event(String target, long seq, Object body) {
-        return StatusEvent.newBuilder().setTarget(target).setSeq(seq)
-                .setOccurredAt(Instant.parse("2026-11-25T10:00:00Z")).setBody(body).build();
+    /** A status event: the body with its header set for {@code target} and {@code seq}. */
+    private static SpecificRecord event(String target, long seq, SpecificRecord body) {
+        body.put(0, StatusHeader.newBuilder().setTarget(target).setSeq(seq)
+                .setOccurredAt(Instant.parse("2026-11-25T10:00:00Z")).build());
+        return body;
     }
 
+    private static final StatusHeader UNSET = StatusHeader.newBuilder().setTarget("-").setSeq(0)
+            .setOccurredAt(Instant.EPOCH).build();
+
     private static Enlist enlist(int intervalSeconds) {
-        return Enlist.newBuilder().setAgentVersion("1").setTimeZone("UTC").setPollingIntervalSeconds(intervalSeconds)
-                .setCapabilities(List.of()).build();
+        return Enlist.newBuilder().setHeader(UNSET).setAgentVersion("1").setTimeZone("UTC")
+                .setPollingIntervalSeconds(intervalSeconds).setCapabilities(List.of()).build();
     }
 
     private static CheckIn checkIn(CheckInTrigger trigger, Instant at, long spool) {
-        return CheckIn.newBuilder().setTrigger(trigger).setLocalTime(at).setTimeZone("UTC").setAgentVersion("1")
-                .setPollingIntervalSeconds(60).setSpoolDepth(spool).build();
+        return CheckIn.newBuilder().setHeader(UNSET).setTrigger(trigger).setLocalTime(at).setTimeZone("UTC")
+                .setAgentVersion("1").setPollingIntervalSeconds(60).setSpoolDepth(spool).build();
     }
 
     @Test
@@ -79,12 +88,32 @@ class TargetRegistryTest {
         registry.resyncPosted("T1", last.toString());
         assertThat(registry.view("T1").orElseThrow().status()).isEqualTo(TargetStatus.RESYNC_PENDING);
 
-        registry.apply(event("T1", 3, io.msx.avro.InstructionAck.newBuilder().setInstructionId(last).setOffset(4)
-                .setStatus(io.msx.avro.AckStatus.APPLIED).setAppliedAt(clock.instant()).build()));
+        registry.apply(event("T1", 3, InstructionAck.newBuilder().setHeader(UNSET).setInstructionId(last)
+                .setOffset(4).setStatus(AckStatus.APPLIED).setAppliedAt(clock.instant()).build()));
         assertThat(registry.view("T1").orElseThrow().status()).isEqualTo(TargetStatus.NORMAL);
 
         registry.apply(event("T1", 4, CheckIn.newBuilder(checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 900))
                 .setSpoolFull(true).build()));
         assertThat(registry.view("T1").orElseThrow().status()).isEqualTo(TargetStatus.BLOCKED);
+    }
+
+    @Test
+    void shouldRefuseTargetNamesThatCannotBeTopicNames() {
+        assertThatThrownBy(() -> registry.apply(event("C_1", 1, enlist(60))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("would collide with 'C.1'");
+        assertThatThrownBy(() -> registry.preRegister("T1.dlq", null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dead-letter");
+        assertThat(registry.names()).isEmpty();
+    }
+
+    @Test
+    void shouldForgetOnlyPreRegisteredTargetsThatKafkaDoesNotHold() {
+        registry.apply(event("T1", 1, enlist(60)));
+        registry.preRegister("T2", "rack-2");
+        registry.preRegister("T3", "rack-3");
+
+        registry.forgetUnregistered(java.util.Set.of("T3"));
+
+        assertThat(registry.names()).as("T1 enlisted itself, T3 is registered").containsExactly("T1", "T3");
     }
 }
