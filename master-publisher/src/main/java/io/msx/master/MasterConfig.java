@@ -45,6 +45,14 @@ public final class MasterConfig extends MsxClientConfig {
 
     public MasterConfig(Map<String, ?> values) {
         super(CONFIG_DEF, values);
+        // The master reads back what it writes (msx.jobs, msx.targets, target topics at start): a record it may write
+        // must be one it may decode, or a restart would silently lose it.
+        if (decodeLimits().maxRecordBytes() < targetTopicMaxMessageBytes()) {
+            throw new org.apache.kafka.common.config.ConfigException(DECODE_MAX_RECORD_BYTES_CONFIG + " ("
+                    + decodeLimits().maxRecordBytes() + ") must be at least " + TARGET_TOPIC_MAX_MESSAGE_BYTES_CONFIG
+                    + " (" + targetTopicMaxMessageBytes() + "); raise the agents' " + DECODE_MAX_RECORD_BYTES_CONFIG
+                    + " to the same value");
+        }
     }
 
     public static MasterConfig load(Map<String, ?> explicit, Path file, Map<String, String> env) {

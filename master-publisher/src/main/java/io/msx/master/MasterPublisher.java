@@ -119,6 +119,8 @@ public final class MasterPublisher implements AutoCloseable {
         state.load(jobs, registry);
         state.loadPosted(registry.names().stream().map(topics::target).toList(), downloads);
         TargetTopics targetTopics = names -> admin.ensureTargetTopics(names.stream().map(topics::target).toList());
+        // targets registered by an earlier release have no dead-letter topic yet
+        targetTopics.ensure(registry.names());
         commandLoop = new CommandLoop(newConsumer("msx-master-" + id + "-commands", topics.prefix() + "master"),
                 transactional, topics, new CommandProcessor(registry, jobs, clock), codec, targetTopics,
                 // the smaller of the two limits, less 1 KiB for key, headers and batch overhead (see RecordLimit)

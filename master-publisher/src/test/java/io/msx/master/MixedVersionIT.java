@@ -16,7 +16,7 @@ import io.msx.schemas.Topics;
 import io.msx.schemas.V2Schemas;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
-import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.generic.GenericRecordBuilder;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -78,17 +78,17 @@ class MixedVersionIT {
     @Test
     void shouldAckAnUnknownInstructionAsUnsupportedAndApplyTheNext() {
         String topic = fleet.topics.target("T1");
-        GenericRecord rotate = new GenericData.Record(v2.get(V2Schemas.ROTATE_LOGS));
+        GenericRecordBuilder rotate = new GenericRecordBuilder(v2.get(V2Schemas.ROTATE_LOGS));
         InstructionHeader rotateHeader = instructionHeader("T1");
-        rotate.put("header", rotateHeader);
-        rotate.put("keepFiles", 3);
-        long rotateOffset = fleet.send(topic, Fleet.utf8("-"), v2Writer.encode(rotate)).offset();
-        GenericRecord poll = new GenericData.Record(v2.get(V2Schemas.POLL_NOW));
+        rotate.set("header", rotateHeader);
+        rotate.set("keepFiles", 3);
+        long rotateOffset = fleet.send(topic, Fleet.utf8("-"), v2Writer.encode(rotate.build())).offset();
+        GenericRecordBuilder poll = new GenericRecordBuilder(v2.get(V2Schemas.POLL_NOW));
         InstructionHeader pollHeader = instructionHeader("T1");
-        poll.put("header", pollHeader);
-        poll.put("drainSpool", true);
-        poll.put("reason", "a v2 field");
-        fleet.send(topic, Fleet.utf8("-"), v2Writer.encode(poll));
+        poll.set("header", pollHeader);
+        poll.set("drainSpool", true);
+        poll.set("reason", "a v2 field");
+        fleet.send(topic, Fleet.utf8("-"), v2Writer.encode(poll.build()));
 
         await().atMost(Duration.ofSeconds(60)).alias("T1 answers the v2 PollNow after the unknown instruction")
                 .until(() -> pollHeader.getInstructionId().toString()
@@ -122,23 +122,23 @@ class MixedVersionIT {
         fleet.send(fleet.topics.status(), Fleet.utf8("T9"), fleet.codec.encode(Enlist.newBuilder()
                 .setHeader(new StatusHeader("T9", 1L, now)).setAgentVersion("2.0.0").setTimeZone("UTC")
                 .setPollingIntervalSeconds(60).build()));
-        GenericRecord disk = new GenericData.Record(v2.get(V2Schemas.DISK_REPORT));
-        disk.put("header", new StatusHeader("T9", 2L, now));
-        disk.put("freeBytes", 123L);
-        disk.put("volumes", List.of("/"));
-        fleet.send(fleet.topics.status(), Fleet.utf8("T9"), v2Writer.encode(disk));
-        GenericRecord checkIn = new GenericData.Record(v2.get(V2Schemas.CHECK_IN));
+        GenericRecordBuilder disk = new GenericRecordBuilder(v2.get(V2Schemas.DISK_REPORT));
+        disk.set("header", new StatusHeader("T9", 2L, now));
+        disk.set("freeBytes", 123L);
+        disk.set("volumes", List.of("/"));
+        fleet.send(fleet.topics.status(), Fleet.utf8("T9"), v2Writer.encode(disk.build()));
+        GenericRecordBuilder checkIn = new GenericRecordBuilder(v2.get(V2Schemas.CHECK_IN));
         Instant localTime = now.plusSeconds(1);
-        checkIn.put("header", new StatusHeader("T9", 3L, localTime));
-        checkIn.put("trigger", new GenericData.EnumSymbol(v2.get(V2Schemas.CHECK_IN).getField("trigger").schema(),
+        checkIn.set("header", new StatusHeader("T9", 3L, localTime));
+        checkIn.set("trigger", new GenericData.EnumSymbol(v2.get(V2Schemas.CHECK_IN).getField("trigger").schema(),
                 "SCHEDULED"));
-        checkIn.put("answersInstructionId", null);
-        checkIn.put("localTime", localTime);
-        checkIn.put("timeZone", "UTC");
-        checkIn.put("agentVersion", "2.0.0");
-        checkIn.put("pollingIntervalSeconds", 60);
-        checkIn.put("loadAverage", 0.5);
-        fleet.send(fleet.topics.status(), Fleet.utf8("T9"), v2Writer.encode(checkIn));
+        checkIn.set("answersInstructionId", null);
+        checkIn.set("localTime", localTime);
+        checkIn.set("timeZone", "UTC");
+        checkIn.set("agentVersion", "2.0.0");
+        checkIn.set("pollingIntervalSeconds", 60);
+        checkIn.set("loadAverage", 0.5);
+        fleet.send(fleet.topics.status(), Fleet.utf8("T9"), v2Writer.encode(checkIn.build()));
 
         await().atMost(Duration.ofSeconds(60)).alias("the master read T9's v2 check-in")
                 .until(() -> fleet.master.target("T9").map(t -> "SCHEDULED".equals(t.lastPollTrigger()))
@@ -157,16 +157,16 @@ class MixedVersionIT {
     @Test
     void shouldAnswerAnUnknownCommandAsRejectedAndAcceptAnEvolvedOne() {
         UUID drainId = UUID.randomUUID();
-        GenericRecord drain = new GenericData.Record(v2.get(V2Schemas.DRAIN));
-        drain.put("header", new CommandHeader(drainId, Instant.now().truncatedTo(ChronoUnit.MILLIS), "v2"));
-        drain.put("targets", List.of("T1"));
-        fleet.send(fleet.topics.commands(), Fleet.utf8(drainId.toString()), v2Writer.encode(drain));
+        GenericRecordBuilder drain = new GenericRecordBuilder(v2.get(V2Schemas.DRAIN));
+        drain.set("header", new CommandHeader(drainId, Instant.now().truncatedTo(ChronoUnit.MILLIS), "v2"));
+        drain.set("targets", List.of("T1"));
+        fleet.send(fleet.topics.commands(), Fleet.utf8(drainId.toString()), v2Writer.encode(drain.build()));
         UUID pollId = UUID.randomUUID();
-        GenericRecord poll = new GenericData.Record(v2.get(V2Schemas.FORCE_POLL));
-        poll.put("header", new CommandHeader(pollId, Instant.now().truncatedTo(ChronoUnit.MILLIS), "v2"));
-        poll.put("targets", List.of("T1"));
-        poll.put("reason", "a v2 field");
-        fleet.send(fleet.topics.commands(), Fleet.utf8(pollId.toString()), v2Writer.encode(poll));
+        GenericRecordBuilder poll = new GenericRecordBuilder(v2.get(V2Schemas.FORCE_POLL));
+        poll.set("header", new CommandHeader(pollId, Instant.now().truncatedTo(ChronoUnit.MILLIS), "v2"));
+        poll.set("targets", List.of("T1"));
+        poll.set("reason", "a v2 field");
+        fleet.send(fleet.topics.commands(), Fleet.utf8(pollId.toString()), v2Writer.encode(poll.build()));
 
         CommandResult rejected = fleet.awaitResult(drainId);
         assertThat(rejected.getStatus().name()).isEqualTo("REJECTED");

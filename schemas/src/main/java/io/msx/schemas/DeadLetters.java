@@ -32,6 +32,8 @@ public final class DeadLetters {
     /** Largest value kept in a dead letter: half of a producer's default max.request.size. */
     public static final int MAX_VALUE_BYTES = 512 * 1024;
     public static final int MAX_HEADER_BYTES = 64 * 1024;
+    /** Upper bound of the varints framing one header's key and value. */
+    static final int HEADER_OVERHEAD_BYTES = 10;
     /** Longest reason kept. */
     public static final int MAX_REASON_CHARS = 2_000;
 
@@ -40,11 +42,12 @@ public final class DeadLetters {
 
     public static ProducerRecord<byte[], byte[]> of(ConsumerRecord<byte[], byte[]> original, String reason) {
         Header[] originalHeaders = original.headers().toArray();
-        long headerBytes = Arrays.stream(originalHeaders).mapToLong(h -> h.key().length()
-                + (h.value() == null ? 0 : h.value().length)).sum();
-        RecordHeaders headers = headerBytes > MAX_HEADER_BYTES ? new RecordHeaders()
-                : new RecordHeaders(originalHeaders);
-        if (headerBytes > MAX_HEADER_BYTES) {
+        // as written on the wire: UTF-8 key, value, and a few bytes of lengths per header
+        long headerBytes = Arrays.stream(originalHeaders).mapToLong(h -> h.key().getBytes(StandardCharsets.UTF_8)
+                .length + (h.value() == null ? 0 : h.value().length) + HEADER_OVERHEAD_BYTES).sum();
+        boolean drop = headerBytes > MAX_HEADER_BYTES;
+        RecordHeaders headers = drop ? new RecordHeaders() : new RecordHeaders(originalHeaders);
+        if (drop) {
             headers.add(DROPPED_HEADER_BYTES_HEADER, utf8(Long.toString(headerBytes)));
         }
         String why = reason == null ? "refused" : reason;

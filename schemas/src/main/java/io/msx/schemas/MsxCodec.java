@@ -217,6 +217,57 @@ public final class MsxCodec {
         return new Decoded.Message((SpecificRecord) value, id);
     }
 
+    /**
+     * The first array whose items can be written in zero bytes, or null. Avro checks its collection limit when it
+     * reads an array, but not when it skips one (a field the reader does not have): a forged count of 2^62 such items
+     * would then cost 2^62 iterations and no bytes. No msx schema has one, so a writer schema that does is refused.
+     */
+    private static String zeroWidthArray(Schema schema, java.util.Set<Schema> seen) {
+        switch (schema.getType()) {
+            case RECORD -> {
+                if (!seen.add(schema)) {
+                    return null;
+                }
+                for (Schema.Field field : schema.getFields()) {
+                    String found = zeroWidthArray(field.schema(), seen);
+                    if (found != null) {
+                        return found;
+                    }
+                }
+                return null;
+            }
+            case ARRAY -> {
+                return takesNoBytes(schema.getElementType(), new java.util.HashSet<>())
+                        ? "array of " + schema.getElementType().getType().getName()
+                        : zeroWidthArray(schema.getElementType(), seen);
+            }
+            case MAP -> {
+                return zeroWidthArray(schema.getValueType(), seen); // every entry has a key: at least one byte
+            }
+            case UNION -> {
+                for (Schema branch : schema.getTypes()) {
+                    String found = zeroWidthArray(branch, seen);
+                    if (found != null) {
+                        return found;
+                    }
+                }
+                return null;
+            }
+            default -> {
+                return null;
+            }
+        }
+    }
+
+    private static boolean takesNoBytes(Schema schema, java.util.Set<Schema> seen) {
+        return switch (schema.getType()) {
+            case NULL -> true;
+            case FIXED -> schema.getFixedSize() == 0;
+            case RECORD -> seen.add(schema) && schema.getFields().stream().allMatch(f -> takesNoBytes(f.schema(), seen));
+            default -> false; // unions and enums write an index, everything else at least a byte
+        };
+    }
+
     /** The header of a record whose body cannot be used, when its type has one and it decodes; else null. */
     private static SpecificRecord readHeader(Reader reader, byte[] data) {
         if (reader.headerReader() == null) {
@@ -241,12 +292,20 @@ public final class MsxCodec {
             }
             // remembered like any id: a flood of records with made-up ids costs one registry call per id
             return Reader.refused(null, "schema id " + id + " unknown to the registry at " + registry.location());
-        } catch (org.apache.avro.SchemaParseException e) {
-            return Reader.refused(null, "schema id " + id + " is not an Avro schema msx can read: " + e.getMessage());
+        } catch (SchemaRegistryUnavailableException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // e.g. an invalid default (AvroTypeException) in a schema someone registered: this id is unusable
+            return Reader.refused(null, "schema id " + id + " is not an Avro schema msx can read: " + e);
         }
         if (writer.getType() != Schema.Type.RECORD) {
             return Reader.refused(writer.getFullName(), "schema id " + id + " is a " + writer.getType()
                     + ", not a record");
+        }
+        String unbounded = zeroWidthArray(writer, new java.util.HashSet<>());
+        if (unbounded != null) {
+            return Reader.refused(writer.getFullName(), "schema id " + id + " (" + writer.getFullName() + ") has an "
+                    + "array of items that take no bytes (" + unbounded + "): its item count cannot be bounded");
         }
         String name = writer.getFullName();
         DatumReader<Object> headerReader = headerReader(expected.family(), writer);

@@ -58,6 +58,17 @@ class DeadLettersTest {
 
         assertThat(header(dead, "big")).isNull();
         assertThat(header(dead, DeadLetters.DROPPED_HEADER_BYTES_HEADER)).isEqualTo(
-                Integer.toString(DeadLetters.MAX_HEADER_BYTES + 3));
+                Integer.toString(DeadLetters.MAX_HEADER_BYTES + 3 + DeadLetters.HEADER_OVERHEAD_BYTES));
+    }
+
+    @Test
+    void shouldCountManyEmptyHeadersByWhatTheyCostOnTheWire() {
+        RecordHeaders headers = new RecordHeaders();
+        for (int i = 0; i < DeadLetters.MAX_HEADER_BYTES / DeadLetters.HEADER_OVERHEAD_BYTES + 1; i++) {
+            headers.add(new RecordHeader("", null));
+        }
+        ProducerRecord<byte[], byte[]> dead = DeadLetters.of(record(new byte[1], headers), "x");
+
+        assertThat(dead.headers().toArray()).hasSize(5); // the drop note and the four msx.dlq headers
     }
 }

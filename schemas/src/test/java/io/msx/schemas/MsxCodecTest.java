@@ -124,6 +124,67 @@ class MsxCodecTest {
     }
 
     @Test
+    void shouldRefuseAWriterSchemaWhoseSkippedArrayCouldNotBeBounded() {
+        // a compatible "v2" ForcePoll with an array of nulls: Avro skips it without checking the count
+        Schema current = ForcePoll.getClassSchema();
+        List<Schema.Field> fields = new java.util.ArrayList<>(current.getFields().stream()
+                .map(f -> new Schema.Field(f, f.schema())).toList());
+        fields.add(new Schema.Field("pad", Schema.createArray(Schema.create(Schema.Type.NULL)), "pad", List.of()));
+        Schema padded = Schema.createRecord(current.getName(), current.getDoc(), current.getNamespace(), false,
+                fields);
+        int id = registry.register(current.getFullName(), padded);
+        byte[] valid = codec.encode(Messages.forcePoll());
+        ByteBuffer.wrap(valid, 1, 4).putInt(id);
+        byte[] forged = Arrays.copyOf(valid, valid.length + 10);
+        byte[] count = zigZagVarint(Long.MAX_VALUE / 4);
+        System.arraycopy(count, 0, forged, valid.length, count.length);
+        forged = Arrays.copyOf(forged, valid.length + count.length + 1);
+
+        Decoded decoded = codec.decode(MessageFamily.COMMAND, "c", 0, 1, forged);
+
+        assertThat(decoded).isInstanceOf(Decoded.Malformed.class);
+        assertThat(((Decoded.Malformed) decoded).reason()).contains("array of items that take no bytes");
+    }
+
+    @Test
+    void shouldRefuseASchemaIdWhoseSchemaCannotBeParsed() {
+        SchemaRegistry broken = new SchemaRegistry() {
+            @Override
+            public int register(String subject, Schema schema) {
+                return registry.register(subject, schema);
+            }
+
+            @Override
+            public java.util.OptionalInt lookupId(String subject, Schema schema) {
+                return registry.lookupId(subject, schema);
+            }
+
+            @Override
+            public Schema schemaById(int id) {
+                // what SchemaRegistryClient does with a registered schema holding an invalid default
+                return new Schema.Parser().parse("{\"type\":\"record\",\"name\":\"X\",\"fields\":"
+                        + "[{\"name\":\"x\",\"type\":\"int\",\"default\":\"a\"}]}");
+            }
+
+            @Override
+            public String location() {
+                return "broken";
+            }
+
+            @Override
+            public int cacheCapacity() {
+                return 10;
+            }
+        };
+        byte[] bytes = codec.encode(Messages.forcePoll("T1"));
+
+        Decoded decoded = MsxCodec.of(broken, false).decode(MessageFamily.COMMAND, "c", 0, 1, bytes);
+
+        assertThat(decoded).isInstanceOf(Decoded.Malformed.class);
+        assertThat(((Decoded.Malformed) decoded).reason()).contains("is not an Avro schema msx can read");
+    }
+
+    @Test
     void shouldRefuseARecordOverTheSizeLimitUnreadAndAcceptOneAtIt() {
         byte[] encoded = codec.encode(Messages.forcePoll("T1"));
         MsxCodec atLimit = MsxCodec.of(registry, false, new DecodeLimits(encoded.length, 1024, 1024, 100));

@@ -164,10 +164,21 @@ public final class StatusLoop implements Runnable {
 
     private void send(ProducerRecord<byte[], byte[]> record) {
         try {
-            deadLetterProducer.send(record);
+            deadLetterProducer.send(record, (metadata, error) -> {
+                if (error != null) {
+                    log.error("Dead letter from {} at {}@{} not written to {}: {}", headerOf(record,
+                            DeadLetters.TOPIC_HEADER), headerOf(record, DeadLetters.PARTITION_HEADER),
+                            headerOf(record, DeadLetters.OFFSET_HEADER), record.topic(), error.toString());
+                }
+            });
         } catch (RuntimeException e) {
             log.warn("Cannot write to {}: {}", record.topic(), e.toString());
         }
+    }
+
+    private static String headerOf(ProducerRecord<byte[], byte[]> record, String name) {
+        org.apache.kafka.common.header.Header h = record.headers().lastHeader(name);
+        return h == null ? "?" : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private boolean retryLater(ConsumerRecord<byte[], byte[]> record, RuntimeException e) {

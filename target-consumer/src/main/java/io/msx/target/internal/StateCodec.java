@@ -67,7 +67,7 @@ public final class StateCodec<T extends SpecificRecord> {
     public T decode(byte[] bytes) {
         try {
             return decoder.decode(bytes);
-        } catch (IOException | AvroRuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             throw new IllegalArgumentException("not a readable " + schema.getName() + " (writer schema "
                     + writerFingerprint(bytes) + "): " + e.getMessage(), e);
         }

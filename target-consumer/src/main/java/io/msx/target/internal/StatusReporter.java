@@ -116,6 +116,14 @@ public final class StatusReporter {
      *
      * @param error null when applied, else why not (the ack is FAILED)
      */
+    /** Longest error kept in an acknowledgement: errors may quote what an instruction carried. */
+    public static final int MAX_ERROR_CHARS = 2_000;
+
+    private static String bounded(String error) {
+        return error == null || error.length() <= MAX_ERROR_CHARS ? error
+                : error.substring(0, MAX_ERROR_CHARS) + "... (" + error.length() + " characters)";
+    }
+
     public long ack(UUID instructionId, long offset, String error, List<StateChange> changes) {
         List<StateChange> all = new ArrayList<>(changes);
         all.add(AgentStore.appliedOffset(offset));
@@ -125,7 +133,7 @@ public final class StatusReporter {
                 .setInstructionId(instructionId)
                 .setOffset(offset)
                 .setStatus(error == null ? AckStatus.APPLIED : AckStatus.FAILED)
-                .setError(error)
+                .setError(bounded(error))
                 .setAppliedAt(appliedAt)
                 .build(), all);
         state.lastAppliedOffset(offset);

@@ -142,7 +142,8 @@ public final class JobRun {
 
     /** Runs a step with its retries; returns whether it finally succeeded. */
     private boolean runStep(JobStep step, List<StepOutcome> outcomes) {
-        int attempts = 1 + Math.max(0, step.getRetryAttempts());
+        // bounded by JobRules for new jobs; clamped so a stored pre-bounds job cannot overflow
+        int attempts = 1 + Math.min(io.msx.schemas.JobRules.MAX_RETRY_ATTEMPTS, Math.max(0, step.getRetryAttempts()));
         for (int attempt = 1; attempt <= attempts; attempt++) {
             Instant started = now();
             StepProcess.Result result = StepProcess.run(step, workDir, java.util.Map.of(
