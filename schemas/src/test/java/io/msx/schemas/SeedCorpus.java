@@ -25,16 +25,26 @@ public final class SeedCorpus {
     public static void main(String[] args) throws IOException {
         Path dir = Path.of(args[0]);
         Files.createDirectories(dir);
-        MsxCodec codec = MsxCodec.of(InMemorySchemaRegistry.withMsxSchemas(), false);
+        InMemorySchemaRegistry registry = InMemorySchemaRegistry.withMsxSchemas();
+        java.util.List<Schema> schemas = new java.util.ArrayList<>();
         for (MessageFamily family : MessageFamily.values()) {
-            for (Schema schema : family.schemas()) {
+            schemas.addAll(family.schemas());
+        }
+        for (Schema v2 : V2Schemas.load().values()) {
+            registry.register(v2.getFullName(), v2); // as MsxCodecFuzzTest registers them, in the same order
+            schemas.add(v2);
+        }
+        MsxCodec codec = MsxCodec.of(registry, false);
+        {
+            for (Schema schema : schemas) {
                 byte[] valid = codec.encode((GenericRecord) sample(schema));
-                Files.write(dir.resolve("valid-" + schema.getName()), valid);
+                String name = (V2Schemas.load().containsValue(schema) ? "v2-" : "") + schema.getName();
+                Files.write(dir.resolve("valid-" + name), valid);
                 // the attack of the issue: a valid header, then an array count of about 2^31
                 byte[] forged = Arrays.copyOf(valid, valid.length + 5);
                 System.arraycopy(new byte[] {(byte) 0xF0, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x0F}, 0, forged,
                         valid.length, 5);
-                Files.write(dir.resolve("forged-count-" + schema.getName()), forged);
+                Files.write(dir.resolve("forged-count-" + name), forged);
             }
         }
         Files.write(dir.resolve("empty"), new byte[0]);
