@@ -75,47 +75,47 @@ public final class StateLoader {
         List<ConsumerRecord<byte[], byte[]>> targetRecords = readAll(topics.targets());
         Skips skips = new Skips("master state");
         jobs.clear();
-        for (ConsumerRecord<byte[], byte[]> r : jobRecords) {
-            String key = key(r);
-            if (r.value() == null) {
-                if (key == null) {
-                    skips.skip(r, "tombstone without a key");
-                } else {
-                    jobs.remove(key);
-                }
-                continue;
-            }
-            JobDefinition job = decode(JobDefinition.class, r, skips);
-            if (job != null) {
-                jobs.put(job);
-            }
-        }
+        replay(jobRecords, JobDefinition.class, skips, jobs::remove, (r, job) -> jobs.put(job));
         Set<String> registered = new HashSet<>();
-        for (ConsumerRecord<byte[], byte[]> r : targetRecords) {
-            String key = key(r);
-            if (r.value() == null) {
-                if (key == null) {
-                    skips.skip(r, "tombstone without a key");
-                } else {
-                    targets.remove(key);
-                    registered.remove(key);
-                }
-                continue;
-            }
-            TargetRegistration registration = decode(TargetRegistration.class, r, skips);
-            if (registration == null) {
-                continue;
-            }
+        replay(targetRecords, TargetRegistration.class, skips, key -> {
+            targets.remove(key);
+            registered.remove(key);
+        }, (r, registration) -> {
             try {
                 targets.preRegister(registration.getTarget(), registration.getLocation(), registration.getGroups());
                 registered.add(registration.getTarget());
             } catch (IllegalArgumentException e) {
                 skips.skip(r, e.getMessage());
             }
-        }
+        });
         targets.forgetUnregistered(registered);
         log.info("Master state loaded: {} job(s), {} target registration(s){}", jobs.all().size(), registered.size(),
                 skips.summary());
+    }
+
+    /**
+     * Replays a compacted topic in offset order: a tombstone removes its key, a record of {@code type} is put, and
+     * anything else (a keyless tombstone, bytes that do not decode) is skipped and counted.
+     */
+    private <T extends org.apache.avro.specific.SpecificRecord> void replay(
+            List<ConsumerRecord<byte[], byte[]>> records, Class<T> type, Skips skips,
+            java.util.function.Consumer<String> remove,
+            java.util.function.BiConsumer<ConsumerRecord<byte[], byte[]>, T> put) {
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            if (r.value() == null) {
+                String key = key(r);
+                if (key == null) {
+                    skips.skip(r, "tombstone without a key");
+                } else {
+                    remove.accept(key);
+                }
+                continue;
+            }
+            T value = decode(type, r, skips);
+            if (value != null) {
+                put.accept(r, value);
+            }
+        }
     }
 
     /** Reads every target topic back into the download list (what was posted, committed, before this start). */
