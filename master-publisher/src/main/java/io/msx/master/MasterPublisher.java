@@ -18,7 +18,7 @@ import io.msx.schemas.MsxCodec;
 import io.msx.schemas.MsxSchemas;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.Topics;
-import io.msx.target.TargetAgent;
+import io.msx.agent.TargetAgent;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;

@@ -1,7 +1,7 @@
 package io.msx.master.cli;
 
-import io.msx.target.TargetAgent;
-import io.msx.target.TargetAgentConfig;
+import io.msx.agent.TargetAgent;
+import io.msx.agent.TargetAgentConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -2,7 +2,7 @@ package io.msx.master.cli;
 
 import io.msx.MsxException;
 import io.msx.local.LocalStackException;
-import io.msx.target.AgentVersion;
+import io.msx.agent.AgentVersion;
 import org.apache.kafka.common.config.ConfigException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

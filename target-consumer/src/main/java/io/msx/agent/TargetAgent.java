@@ -1,0 +1,359 @@
+package io.msx.agent;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.msx.Threads;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.msx.avro.JobDefinition;
+import io.msx.avro.JobSchedule;
+import io.msx.avro.state.StoredRun;
+import io.msx.avro.status.CheckInTrigger;
+import io.msx.avro.status.Enlist;
+import io.msx.avro.status.JobOutcome;
+import io.msx.avro.status.RunStatus;
+import io.msx.schemas.MsxCodec;
+import io.msx.schemas.SchemaRegistryClient;
+import io.msx.spool.StatusSpool;
+import io.msx.agent.internal.AgentHttpServer;
+import io.msx.agent.internal.AgentState;
+import io.msx.agent.internal.AgentStore;
+import io.msx.agent.internal.CheckInScheduler;
+import io.msx.agent.internal.InstructionApplier;
+import io.msx.agent.internal.InstructionLoop;
+import io.msx.agent.internal.JobExecutor;
+import io.msx.agent.internal.JobInventory;
+import io.msx.agent.internal.JobScheduler;
+import io.msx.agent.internal.StatusReporter;
+import io.msx.agent.internal.job.JobRun;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A target server: consumes only its own instruction topic, applies instructions in order (each one's effect, offset
+ * and acknowledgement in one RocksDB batch), runs its jobs on their schedules or on START, and reports enlistment,
+ * acknowledgements, check-ins and job outcomes to the status topic through its durable spool.
+ *
+ * <p>Instructions it cannot read (not the wire format, corrupt, an unknown type) go unchanged to the instruction
+ * topic's dead-letter topic {@code <topic>.dlq} through a plain idempotent producer before they are acknowledged
+ * FAILED. Its local state is stored in Avro's single-object encoding, readable after an upgrade.
+ *
+ * <p>Threads: {@code msx-target-<name>-instructions} (the consumer), {@code -poller} (check-ins), {@code -scheduler}
+ * (job schedules), {@code -run-N} (job runs). Thread-safe; {@link #close(Duration)} is idempotent.
+ */
+public final class TargetAgent implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(TargetAgent.class);
+    /** Longest wait for Kafka to take a dead letter; beyond it the instruction is tried again later. */
+    private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofSeconds(20);
+
+    /** Lifecycle; transitions only forward. */
+    public enum State {
+        CREATED, RUNNING, STOPPING, STOPPED;
+
+        boolean canMoveTo(State next) {
+            return next.ordinal() > ordinal();
+        }
+    }
+
+    private final TargetAgentConfig config;
+    private final Clock clock;
+    private final MeterRegistry meters;
+    private final String name;
+    private final AtomicReference<State> state = new AtomicReference<>(State.CREATED);
+    private final AgentState agentState;
+    private final JobInventory inventory = new JobInventory();
+    private StatusSpool spool;
+    private StatusReporter reporter;
+    private CheckInScheduler checkIns;
+    private JobExecutor executor;
+    private JobScheduler jobScheduler;
+    private InstructionApplier applier;
+    private InstructionLoop loop;
+    private KafkaProducer<byte[], byte[]> deadLetters;
+    private Thread loopThread;
+    private Thread schedulerThread;
+
+    private AgentHttpServer http;
+
+    /** An agent with its own Prometheus registry (served at /metrics when http.port is set) and JVM meters. */
+    public TargetAgent(TargetAgentConfig config, Clock clock) {
+        this(config, clock, jvmMeters(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)));
+    }
+
+    private static MeterRegistry jvmMeters(MeterRegistry registry) {
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        return registry;
+    }
+
+    public TargetAgent(TargetAgentConfig config, Clock clock, MeterRegistry meters) {
+        this.config = config;
+        this.clock = clock;
+        this.meters = meters;
+        this.name = config.targetName();
+        this.agentState = new AgentState(config.pollInterval());
+    }
+
+    /**
+     * Opens the spool and local state, settles runs a previous process left behind, enlists with the master
+     * (through the status topic), and starts consuming instructions and firing schedules.
+     *
+     * @throws TargetAgentException when already started
+     * @throws io.msx.spool.SpoolStorageException when the data directory is locked by another agent or unusable
+     */
+    public synchronized void start() {
+        transition(State.CREATED, State.RUNNING);
+        SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistry());
+        MsxCodec codec = MsxCodec.of(registry, true, config.decodeLimits());
+        spool = StatusSpool.open(name, config.spool(AgentStore.COLUMN_FAMILIES), config.bootstrapServers(),
+                config.topics().status(), clock, meters);
+        AgentStore store = new AgentStore(spool);
+        inventory.load(store.jobs());
+        Long applied = store.appliedOffset();
+        if (applied != null) {
+            agentState.lastAppliedOffset(applied);
+        }
+        reporter = new StatusReporter(name, spool, store, codec, clock, agentState);
+        executor = new JobExecutor(name, config.jobsMaxConcurrent(), reporter, workDir(), clock);
+        reporter.inventory(executor::runningJobs, inventory::digest);
+        checkIns = new CheckInScheduler("msx-target-" + name + "-poller", agentState, this::checkIn);
+        deadLetters = newDeadLetterProducer();
+        loop = new InstructionLoop(newConsumer(), config.topics().target(name), codec, deadLetters,
+                DEAD_LETTER_TIMEOUT, applied);
+        applier = new InstructionApplier(name, reporter, checkIns, agentState, config.timeZone(),
+                AgentVersion.current(), inventory, executor, loop::stopAfterCurrent);
+        loop.handler(applier);
+        jobScheduler = new JobScheduler(inventory, clock, this::fire);
+
+        reporter.report(h -> Enlist.newBuilder()
+                .setHeader(h)
+                .setLocation(config.location())
+                .setAgentVersion(AgentVersion.current())
+                .setTimeZone(config.timeZone().getId())
+                .setPollingIntervalSeconds((int) agentState.pollInterval().toSeconds())
+                .setCapabilities(List.of("force-poll", "set-poll-interval", "sync-time", "os-process-jobs",
+                        "cron-schedules"))
+                .build());
+        recoverRuns(store);
+        checkIn(CheckInTrigger.STARTUP);
+        loopThread = new Thread(loop, "msx-target-" + name + "-instructions");
+        loopThread.start();
+        schedulerThread = new Thread(jobScheduler, "msx-target-" + name + "-scheduler");
+        schedulerThread.start();
+        checkIns.start();
+        if (config.httpPort() >= 0) {
+            PrometheusMeterRegistry prometheus = meters instanceof PrometheusMeterRegistry p ? p
+                    : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            http = new AgentHttpServer(config.httpHost(), config.httpPort(), name, this::health, prometheus);
+            http.start();
+        }
+        log.info("Target agent {} started ({} job(s), poll interval {}, data in {})", name, inventory.all().size(),
+                agentState.pollInterval(), config.dataDir());
+    }
+
+    /**
+     * Runs recorded by a previous process: a START acknowledged but never begun runs now (exactly once); a run that
+     * was in progress is reported FAILED, not started again (its steps may have had effects).
+     */
+    private void recoverRuns(AgentStore store) {
+        for (StoredRun run : store.runs()) {
+            JobDefinition job = inventory.get(run.getJobId());
+            boolean pending = run.getState().equals(AgentStore.PENDING);
+            if (pending && job != null) {
+                JobRun reserved = executor.reserve(run.getRunId(), job, run.getTrigger(), run.getStartStepId());
+                if (reserved != null) {
+                    log.info("Starting run {} of job {}, acknowledged before the agent stopped", run.getRunId(),
+                            run.getJobId());
+                    executor.start(reserved);
+                    continue;
+                }
+            }
+            String why = pending ? "job " + run.getJobId() + " was removed before the run began"
+                    : "the agent stopped while this run was in progress; it was not started again";
+            Instant now = reporter.now();
+            reporter.report(h -> JobOutcome.newBuilder().setHeader(h).setRunId(run.getRunId())
+                    .setJobId(run.getJobId()).setTrigger(run.getTrigger()).setStatus(RunStatus.FAILED)
+                    .setMessage(why).setStartedAt(now).setEndedAt(now).setDurationMillis(0).build(),
+                    List.of(AgentStore.deleteRun(run.getRunId())));
+        }
+    }
+
+    private void fire(JobDefinition job, JobSchedule schedule) {
+        String trigger = "schedule:" + schedule.getName();
+        JobRun run = executor.reserve(UUID.randomUUID(), job, trigger, null);
+        if (run == null) {
+            JobRun current = executor.current(job.getJobId());
+            reporter.skipped(job, trigger, current == null ? null : current.runId());
+            return;
+        }
+        executor.start(run);
+    }
+
+    private Path workDir() {
+        Path work = config.dataDir().resolve("work");
+        try {
+            return Files.createDirectories(work);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the job work directory " + work, e);
+        }
+    }
+
+    private KafkaConsumer<byte[], byte[]> newConsumer() {
+        Map<String, Object> configs = new HashMap<>();
+        configs.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        configs.put(ConsumerConfig.GROUP_ID_CONFIG, consumerGroup(config.topics().prefix(), name));
+        configs.put(ConsumerConfig.CLIENT_ID_CONFIG, "msx-target-" + name + "-instructions");
+        configs.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        configs.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        configs.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        return new KafkaConsumer<>(configs, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** Plain (not transactional), idempotent, acks=all; its sends are bounded so a down broker is retried later. */
+    private KafkaProducer<byte[], byte[]> newDeadLetterProducer() {
+        Map<String, Object> configs = new HashMap<>();
+        configs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        configs.put(ProducerConfig.CLIENT_ID_CONFIG, "msx-target-" + name + "-dlq");
+        configs.put(ProducerConfig.ACKS_CONFIG, "all");
+        configs.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        configs.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
+        configs.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        configs.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 15_000);
+        return new KafkaProducer<>(configs, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    /**
+     * The consumer group whose committed offset on {@code <prefix>target.<name>} marks what the target has applied;
+     * the master reads unread instructions as this group's lag.
+     */
+    public static String consumerGroup(String topicPrefix, String target) {
+        return topicPrefix + "target." + target;
+    }
+
+    private AgentHttpServer.Health health() {
+        boolean consuming = loop != null && loop.isConsuming();
+        boolean healthy = state.get() == State.RUNNING && consuming;
+        return new AgentHttpServer.Health(healthy, "{\"target\":\"" + name + "\",\"state\":\"" + state.get()
+                + "\",\"consuming\":" + consuming + ",\"spoolDepth\":" + spool.stats().depth()
+                + ",\"runningJobs\":" + executor.runningJobs().size() + "}");
+    }
+
+    /** Port of /health and /metrics, or -1 when they are off. */
+    public int httpPort() {
+        return http == null ? -1 : http.port();
+    }
+
+    private void checkIn(CheckInTrigger trigger) {
+        reporter.checkIn(trigger, null, config.timeZone(), AgentVersion.current());
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public State state() {
+        return state.get();
+    }
+
+    /** Ids of the jobs this target holds. */
+    public List<String> jobIds() {
+        return inventory.all().stream().map(JobDefinition::getJobId).sorted().toList();
+    }
+
+    /** True once the master has created this target's topic and the agent consumes it. */
+    public boolean awaitConsuming(Duration timeout) throws InterruptedException {
+        return loop != null && loop.awaitAssigned(timeout);
+    }
+
+    private void transition(State from, State to) {
+        if (!from.canMoveTo(to) || !state.compareAndSet(from, to)) {
+            throw new TargetAgentException("target agent " + name + " cannot go from " + state.get() + " to " + to);
+        }
+        log.info("Target agent {}: {} -> {}", name, from, to);
+    }
+
+    @Override
+    public void close() {
+        close(config.shutdownGrace().plusSeconds(30));
+    }
+
+    /**
+     * Stops taking instructions and schedule firings, lets running job steps finish for up to
+     * {@code shutdown.grace.ms} (then cancels them), reports their outcomes, gives the spool the rest of
+     * {@code timeout} to deliver, and releases everything. Undelivered events stay spooled for the next start.
+     */
+    public synchronized void close(Duration timeout) {
+        State current = state.get();
+        if (current == State.STOPPING || current == State.STOPPED) {
+            return;
+        }
+        state.set(State.STOPPING);
+        log.info("Target agent {}: {} -> {}", name, current, State.STOPPING);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        if (http != null) {
+            http.close();
+        }
+        if (loop != null) {
+            loop.shutdown();
+            jobScheduler.stop();
+            join(loopThread, deadline);
+            join(schedulerThread, deadline);
+        }
+        if (deadLetters != null) {
+            try {
+                deadLetters.close(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                log.warn("Dead-letter producer of {} did not close cleanly: {}", name, e.toString());
+            }
+        }
+        if (checkIns != null) {
+            checkIns.close();
+        }
+        if (executor != null) {
+            Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+            executor.shutdown(config.shutdownGrace().compareTo(left) < 0 ? config.shutdownGrace() : left);
+        }
+        RuntimeException first = null;
+        if (spool != null) {
+            try {
+                spool.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            } catch (RuntimeException e) {
+                first = e;
+            }
+        }
+        state.set(State.STOPPED);
+        log.info("Target agent {}: {} -> {}", name, State.STOPPING, State.STOPPED);
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private static void join(Thread thread, long deadlineNanos) {
+        if (!Threads.joinUntil(thread, deadlineNanos)) {
+            log.warn("{} did not stop in time", thread.getName());
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package io.msx.agent;
+
+import java.time.Clock;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Child-process helper for {@link AgentCrashIT}: runs a target agent until killed.
+ * Arguments: target name, bootstrap servers, registry URL, topic prefix, data dir.
+ */
+public final class AgentChild {
+
+    private AgentChild() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        TargetAgent agent = new TargetAgent(new TargetAgentConfig(Map.of(
+                TargetAgentConfig.TARGET_NAME_CONFIG, args[0],
+                TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, args[1],
+                TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, args[2],
+                TargetAgentConfig.TOPIC_PREFIX_CONFIG, args[3],
+                TargetAgentConfig.DATA_DIR_CONFIG, args[4])), Clock.systemUTC());
+        agent.start();
+        new CountDownLatch(1).await(); // until SIGKILL
+    }
+}

@@ -1,0 +1,381 @@
+package io.msx.agent;
+
+import io.msx.avro.InstructionHeader;
+import io.msx.avro.StatusHeader;
+import io.msx.avro.instruction.JobInsert;
+import io.msx.avro.instruction.JobStart;
+import io.msx.avro.instruction.JobStop;
+import io.msx.avro.instruction.PollNow;
+import io.msx.avro.instruction.SetPollInterval;
+import io.msx.avro.instruction.SyncTime;
+import io.msx.avro.status.AckStatus;
+import io.msx.avro.status.CheckIn;
+import io.msx.avro.status.CheckInTrigger;
+import io.msx.avro.status.ClockReport;
+import io.msx.avro.status.Enlist;
+import io.msx.avro.status.InstructionAck;
+import io.msx.avro.status.JobOutcome;
+import io.msx.avro.status.JobRunStarted;
+import io.msx.avro.status.RunStatus;
+import io.msx.local.LocalStack;
+import io.msx.local.LocalStackExtension;
+import io.msx.schemas.Decoded;
+import io.msx.schemas.MessageFamily;
+import io.msx.schemas.MsxCodec;
+import io.msx.schemas.SchemaRegistryClient;
+import io.msx.schemas.SchemaRegistryConfig;
+import io.msx.schemas.Topics;
+import io.msx.schemas.DeadLetters;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
+import org.apache.avro.generic.GenericRecordBuilder;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Function;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The agent against the real broker and registry, with instructions produced straight onto its topic (standing in
+ * for the master): bad instructions are acknowledged with their error and do not block the ones after them; what it
+ * cannot read goes to the topic's dead-letter topic first.
+ */
+@ExtendWith(LocalStackExtension.class)
+class TargetAgentIT {
+
+    @TempDir
+    Path data;
+
+    private LocalStack stack;
+    private Topics topics;
+    private MsxCodec codec;
+    private KafkaProducer<byte[], byte[]> producer;
+    private KafkaConsumer<byte[], byte[]> statusReader;
+    private final List<SpecificRecord> seen = new ArrayList<>();
+    private TargetAgent agent;
+
+    @BeforeEach
+    void setUp(LocalStack stack) throws Exception {
+        this.stack = stack;
+        topics = new Topics(LocalStack.uniqueTopicPrefix());
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(topics.status(), 1, (short) 1),
+                    new NewTopic(topics.target("T1"), 1, (short) 1),
+                    new NewTopic(Topics.deadLetter(topics.target("T1")), 1, (short) 1))).all().get();
+        }
+        codec = MsxCodec.of(new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl())), true);
+        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+                new ByteArraySerializer(), new ByteArraySerializer());
+        statusReader = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        TopicPartition status = new TopicPartition(topics.status(), 0);
+        statusReader.assign(List.of(status));
+        statusReader.seekToBeginning(List.of(status));
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (agent != null) {
+            agent.close();
+        }
+        producer.close();
+        statusReader.close();
+    }
+
+    private TargetAgent startAgent() throws InterruptedException {
+        return startAgent(-1);
+    }
+
+    private TargetAgent startAgent(int httpPort) throws InterruptedException {
+        TargetAgent started = new TargetAgent(new TargetAgentConfig(Map.of(
+                TargetAgentConfig.TARGET_NAME_CONFIG, "T1",
+                TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+                TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
+                TargetAgentConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
+                TargetAgentConfig.DATA_DIR_CONFIG, data.toString(),
+                TargetAgentConfig.HTTP_PORT_CONFIG, httpPort,
+                TargetAgentConfig.TIME_ZONE_CONFIG, "Asia/Tokyo")), Clock.systemUTC());
+        started.start();
+        assertThat(started.awaitConsuming(Duration.ofSeconds(30))).isTrue();
+        return started;
+    }
+
+    private static InstructionHeader header(UUID id, String target) {
+        return InstructionHeader.newBuilder().setInstructionId(id).setTarget(target)
+                .setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build();
+    }
+
+    /** Posts the instruction built around a new header, as the master would, and returns its id. */
+    private UUID post(String target, Function<InstructionHeader, SpecificRecord> instruction) throws Exception {
+        UUID id = UUID.randomUUID();
+        producer.send(new ProducerRecord<>(topics.target("T1"), codec.encode(instruction.apply(header(id, target)))))
+                .get();
+        return id;
+    }
+
+    private List<SpecificRecord> statusEvents() {
+        statusReader.poll(Duration.ofMillis(100)).forEach(r -> seen.add(((Decoded.Message) codec.decode(
+                MessageFamily.STATUS, r.topic(), r.partition(), r.offset(), r.value())).value()));
+        return seen;
+    }
+
+    private static long seq(SpecificRecord event) {
+        return MessageFamily.STATUS.<StatusHeader>header(event).getSeq();
+    }
+
+    private List<InstructionAck> acks() {
+        return statusEvents().stream().filter(e -> e instanceof InstructionAck).map(e -> (InstructionAck) e)
+                .toList();
+    }
+
+    @Test
+    void shouldAcknowledgeBadInstructionsWithTheirErrorAndApplyTheOnesAfter() throws Exception {
+        agent = startAgent();
+        producer.send(new ProducerRecord<>(topics.target("T1"), new byte[] {7, 7, 7, 7, 7, 7})).get();
+        UUID job = post("T1", h -> JobStart.newBuilder().setHeader(h).setJobId("backup").build());
+        UUID elsewhere = post("T2", h -> PollNow.newBuilder().setHeader(h).build());
+        UUID tooFast = post("T1", h -> SetPollInterval.newBuilder().setHeader(h).setIntervalSeconds(5).build());
+        UUID sync = post("T1", h -> SyncTime.newBuilder().setHeader(h)
+                .setMasterTime(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build());
+        UUID poll = post("T1", h -> PollNow.newBuilder().setHeader(h).build());
+
+        await().atMost(Duration.ofSeconds(30)).alias("six acknowledgements").until(() -> acks().size() >= 6);
+        List<InstructionAck> acks = acks();
+        assertThat(acks).extracting(InstructionAck::getOffset).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
+        assertThat(acks.get(0).getStatus()).isEqualTo(AckStatus.FAILED);
+        assertThat(acks.get(0).getError()).contains("undecodable").contains("magic byte 0x07");
+        assertThat(acks.get(1).getInstructionId()).isEqualTo(job);
+        assertThat(acks.get(1).getError()).isEqualTo("unknown job 'backup'");
+        assertThat(acks.get(2).getInstructionId()).isEqualTo(elsewhere);
+        assertThat(acks.get(2).getError()).contains("addressed to target 'T2'");
+        assertThat(acks.get(3).getInstructionId()).isEqualTo(tooFast);
+        assertThat(acks.get(3).getError()).contains("outside 10 s to 8 h");
+        assertThat(acks.subList(4, 6)).extracting(InstructionAck::getStatus)
+                .containsExactly(AckStatus.APPLIED, AckStatus.APPLIED);
+        assertThat(acks.get(4).getInstructionId()).isEqualTo(sync);
+
+        await().atMost(Duration.ofSeconds(30)).alias("forced check-in answering the poll").until(() ->
+                statusEvents().stream().anyMatch(e -> e instanceof CheckIn c
+                        && c.getTrigger() == CheckInTrigger.FORCED && poll.equals(c.getAnswersInstructionId())));
+        CheckIn forced = statusEvents().stream().filter(e -> e instanceof CheckIn c
+                && c.getTrigger() == CheckInTrigger.FORCED).map(e -> (CheckIn) e).findFirst().orElseThrow();
+        assertThat(forced.getLastAppliedOffset()).isEqualTo(5L);
+        assertThat(forced.getTimeZone()).isEqualTo("Asia/Tokyo");
+        assertThat(statusEvents()).anySatisfy(e -> assertThat(e).isInstanceOfSatisfying(ClockReport.class,
+                r -> assertThat(r.getInstructionId()).isEqualTo(sync)));
+    }
+
+    @Test
+    void shouldEnlistFirstAndNumberEventsStrictlyUpwardAcrossRestarts() throws Exception {
+        agent = startAgent();
+        UUID first = post("T1", h -> PollNow.newBuilder().setHeader(h).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> acks().stream()
+                .anyMatch(a -> a.getInstructionId().equals(first)));
+        agent.close();
+
+        agent = startAgent();
+        UUID second = post("T1", h -> PollNow.newBuilder().setHeader(h).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> acks().stream()
+                .anyMatch(a -> a.getInstructionId().equals(second)));
+
+        List<SpecificRecord> events = statusEvents();
+        assertThat(events.get(0)).isInstanceOf(Enlist.class);
+        assertThat(events).extracting(TargetAgentIT::seq).isSorted().doesNotHaveDuplicates();
+        assertThat(acks()).extracting(InstructionAck::getInstructionId)
+                .as("the restarted agent resumes after what it applied").containsExactly(first, second);
+    }
+
+    private static io.msx.avro.JobDefinition job(String id, String script) {
+        return io.msx.avro.JobDefinition.newBuilder().setJobId(id).setName(id).setSteps(List.of(
+                io.msx.avro.JobStep.newBuilder().setStepId(1).setName("only").setCommand(List.of("sh", "-c", script))
+                        .build())).build();
+    }
+
+    private List<JobOutcome> outcomes() {
+        return statusEvents().stream().filter(e -> e instanceof JobOutcome).map(e -> (JobOutcome) e).toList();
+    }
+
+    @Test
+    void shouldRunStartedJobsOneInstanceAtATimeAndStopThem() throws Exception {
+        agent = startAgent();
+        post("T1", h -> JobInsert.newBuilder().setHeader(h).setJob(job("hello", "echo hello from $MSX_JOB_ID"))
+                .build());
+        post("T1", h -> JobInsert.newBuilder().setHeader(h).setJob(job("sleeper", "sleep 300")).build());
+        UUID badCron = post("T1", h -> JobInsert.newBuilder().setHeader(h).setJob(io.msx.avro.JobDefinition
+                .newBuilder(job("bad", "true")).setSchedules(List.of(io.msx.avro.JobSchedule.newBuilder()
+                        .setName("nightly").setCron("99 * * * *").build())).build()).build());
+        post("T1", h -> JobStart.newBuilder().setHeader(h).setJobId("hello").build());
+        post("T1", h -> JobStart.newBuilder().setHeader(h).setJobId("sleeper").build());
+        UUID second = post("T1", h -> JobStart.newBuilder().setHeader(h).setJobId("sleeper").build());
+
+        await().atMost(Duration.ofSeconds(30)).alias("hello succeeded, second sleeper start skipped").until(() ->
+                outcomes().stream().anyMatch(o -> o.getJobId().equals("hello"))
+                        && outcomes().stream().anyMatch(o -> o.getStatus() == RunStatus.SKIPPED));
+        JobOutcome hello = outcomes().stream().filter(o -> o.getJobId().equals("hello")).findFirst()
+                .orElseThrow();
+        assertThat(hello.getStatus()).isEqualTo(RunStatus.SUCCEEDED);
+        assertThat(hello.getSteps()).singleElement().satisfies(step ->
+                assertThat(step.getOutput()).isEqualTo("hello from hello\n"));
+        JobOutcome skipped = outcomes().stream()
+                .filter(o -> o.getStatus() == RunStatus.SKIPPED).findFirst().orElseThrow();
+        assertThat(skipped.getJobId()).isEqualTo("sleeper");
+        assertThat(skipped.getTrigger()).isEqualTo(second.toString());
+        assertThat(acks()).filteredOn(a -> a.getInstructionId().equals(badCron)).singleElement()
+                .satisfies(a -> assertThat(a.getError()).contains("invalid cron '99 * * * *'"));
+        assertThat(agent.jobIds()).containsExactly("hello", "sleeper");
+
+        UUID stop = post("T1", h -> JobStop.newBuilder().setHeader(h).setJobId("sleeper").build());
+        await().atMost(Duration.ofSeconds(30)).alias("sleeper canceled").until(() -> outcomes().stream()
+                .anyMatch(o -> o.getJobId().equals("sleeper") && o.getStatus() == RunStatus.CANCELED));
+        assertThat(acks()).filteredOn(a -> a.getInstructionId().equals(stop)).singleElement()
+                .satisfies(a -> assertThat(a.getStatus()).isEqualTo(AckStatus.APPLIED));
+        assertThat(statusEvents()).filteredOn(e -> e instanceof JobRunStarted).hasSize(2);
+    }
+
+    @Test
+    void shouldKeepItsJobsAcrossARestartAndReportThemInCheckIns() throws Exception {
+        agent = startAgent();
+        post("T1", h -> JobInsert.newBuilder().setHeader(h).setJob(job("kept", "true")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> acks().size() == 1);
+        agent.close();
+
+        agent = startAgent();
+        assertThat(agent.jobIds()).containsExactly("kept");
+        UUID poll = post("T1", h -> PollNow.newBuilder().setHeader(h).build());
+        await().atMost(Duration.ofSeconds(30)).alias("forced check-in").until(() -> statusEvents().stream()
+                .anyMatch(e -> e instanceof CheckIn c && poll.equals(c.getAnswersInstructionId())));
+        CheckIn checkIn = statusEvents().stream().filter(e -> e instanceof CheckIn c
+                && poll.equals(c.getAnswersInstructionId())).map(e -> (CheckIn) e).findFirst().orElseThrow();
+        assertThat(checkIn.getJobInventoryDigest()).hasSize(64);
+        assertThat(checkIn.getLastAppliedOffset()).isEqualTo(1L);
+        assertThat(acks()).as("nothing applied twice after the restart").hasSize(2);
+    }
+
+    @Test
+    void shouldLetARunningStepFinishWhenClosedGracefully() throws Exception {
+        agent = startAgent();
+        post("T1", h -> JobInsert.newBuilder().setHeader(h).setJob(job("slowish", "sleep 2; echo finished")).build());
+        post("T1", h -> JobStart.newBuilder().setHeader(h).setJobId("slowish").build());
+        await().atMost(Duration.ofSeconds(30)).alias("run started").until(() -> statusEvents().stream()
+                .anyMatch(e -> e instanceof JobRunStarted));
+
+        agent.close(); // as on SIGTERM: no new runs, running steps may finish within shutdown.grace.ms
+
+        assertThat(agent.state()).isEqualTo(TargetAgent.State.STOPPED);
+        await().atMost(Duration.ofSeconds(30)).alias("outcome delivered before the spool closed")
+                .until(() -> !outcomes().isEmpty());
+        assertThat(outcomes()).singleElement().satisfies(o -> {
+            assertThat(o.getStatus()).isEqualTo(RunStatus.SUCCEEDED);
+            assertThat(o.getSteps().get(0).getOutput()).isEqualTo("finished\n");
+        });
+    }
+
+    @Test
+    void shouldDeadLetterWhatItCannotReadBeforeAcknowledgingItAndGoOn() throws Exception {
+        agent = startAgent();
+        RecordHeaders original = new RecordHeaders();
+        original.add("origin", "test".getBytes(StandardCharsets.UTF_8));
+        producer.send(new ProducerRecord<>(topics.target("T1"), null, "k".getBytes(StandardCharsets.UTF_8),
+                new byte[] {7, 7, 7, 7, 7, 7}, original)).get();
+        // a type a newer master might post: the header is readable, the rest is not this agent's business
+        Schema teleport = SchemaBuilder.record("Teleport").namespace(MessageFamily.INSTRUCTION.namespace()).fields()
+                .name("header").type(InstructionHeader.getClassSchema()).noDefault()
+                .requiredString("destination").endRecord();
+        UUID future = UUID.randomUUID();
+        // generic all the way down (plain strings and longs, no logical-type conversions), as a foreign writer would
+        producer.send(new ProducerRecord<>(topics.target("T1"), codec.encode(new GenericRecordBuilder(teleport)
+                .set("header", new GenericRecordBuilder(InstructionHeader.getClassSchema())
+                        .set("instructionId", future.toString()).set("target", "T1")
+                        .set("postedAt", System.currentTimeMillis()).build())
+                .set("destination", "mars").build()))).get();
+        UUID poll = post("T1", h -> PollNow.newBuilder().setHeader(h).build());
+
+        await().atMost(Duration.ofSeconds(30)).alias("three acknowledgements").until(() -> acks().size() >= 3);
+        List<InstructionAck> acks = acks();
+        assertThat(acks.get(0).getInstructionId()).isEqualTo(io.msx.agent.internal.StatusReporter.UNDECODABLE);
+        assertThat(acks.get(0).getError()).startsWith("undecodable instruction: ").contains("magic byte 0x07");
+        assertThat(acks.get(1).getInstructionId()).isEqualTo(future);
+        assertThat(acks.get(1).getStatus()).isEqualTo(AckStatus.FAILED);
+        assertThat(acks.get(1).getError()).startsWith("unknown message type io.msx.avro.instruction.Teleport")
+                .endsWith(": not supported by this agent version (" + AgentVersion.current() + ")");
+        assertThat(acks.get(2).getInstructionId()).isEqualTo(poll);
+        assertThat(acks.get(2).getStatus()).isEqualTo(AckStatus.APPLIED);
+
+        List<ConsumerRecord<byte[], byte[]>> dead = deadLetters(2);
+        assertThat(dead.get(0).key()).isEqualTo("k".getBytes(StandardCharsets.UTF_8));
+        assertThat(dead.get(0).value()).isEqualTo(new byte[] {7, 7, 7, 7, 7, 7});
+        assertThat(header(dead.get(0), "origin")).isEqualTo("test");
+        assertThat(header(dead.get(0), DeadLetters.REASON_HEADER)).contains("magic byte 0x07");
+        assertThat(header(dead.get(0), DeadLetters.TOPIC_HEADER)).isEqualTo(topics.target("T1"));
+        assertThat(header(dead.get(0), DeadLetters.PARTITION_HEADER)).isEqualTo("0");
+        assertThat(header(dead.get(0), DeadLetters.OFFSET_HEADER)).isEqualTo("0");
+        assertThat(header(dead.get(1), DeadLetters.REASON_HEADER))
+                .startsWith("unknown message type io.msx.avro.instruction.Teleport");
+        assertThat(header(dead.get(1), DeadLetters.OFFSET_HEADER)).isEqualTo("1");
+    }
+
+    private List<ConsumerRecord<byte[], byte[]>> deadLetters(int expected) {
+        List<ConsumerRecord<byte[], byte[]>> dead = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition dlq = new TopicPartition(Topics.deadLetter(topics.target("T1")), 0);
+            reader.assign(List.of(dlq));
+            reader.seekToBeginning(List.of(dlq));
+            await().atMost(Duration.ofSeconds(30)).alias(expected + " dead letters").until(() -> {
+                reader.poll(Duration.ofMillis(100)).forEach(dead::add);
+                return dead.size() >= expected;
+            });
+        }
+        return dead;
+    }
+
+    private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
+        return new String(record.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void shouldServeHealthAndPrometheusMetrics() throws Exception {
+        agent = startAgent(0);
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        String base = "http://127.0.0.1:" + agent.httpPort();
+        java.net.http.HttpResponse<String> health = http.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(base + "/health")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        java.net.http.HttpResponse<String> metrics = http.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(base + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(health.body()).contains("\"state\":\"RUNNING\"").contains("\"consuming\":true");
+        assertThat(metrics.statusCode()).isEqualTo(200);
+        assertThat(metrics.body()).contains("msx_spool_depth{spool=\"T1\"}").contains("jvm_memory_used_bytes");
+    }
+}
