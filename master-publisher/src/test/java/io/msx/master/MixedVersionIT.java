@@ -120,16 +120,16 @@ class MixedVersionIT {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         // a v2 target "T9": a current Enlist, then the new DiskReport, then a CheckIn with a v2 field
         fleet.send(fleet.topics.status(), Fleet.utf8("T9"), fleet.codec.encode(Enlist.newBuilder()
-                .setHeader(new StatusHeader("T9", 1L, now)).setAgentVersion("2.0.0").setTimeZone("UTC")
+                .setHeader(new StatusHeader("T9", 1L, now, null)).setAgentVersion("2.0.0").setTimeZone("UTC")
                 .setPollingIntervalSeconds(60).build()));
         GenericRecordBuilder disk = new GenericRecordBuilder(v2.get(V2Schemas.DISK_REPORT));
-        disk.set("header", new StatusHeader("T9", 2L, now));
+        disk.set("header", new StatusHeader("T9", 2L, now, null));
         disk.set("freeBytes", 123L);
         disk.set("volumes", List.of("/"));
         fleet.send(fleet.topics.status(), Fleet.utf8("T9"), v2Writer.encode(disk.build()));
         GenericRecordBuilder checkIn = new GenericRecordBuilder(v2.get(V2Schemas.CHECK_IN));
         Instant localTime = now.plusSeconds(1);
-        checkIn.set("header", new StatusHeader("T9", 3L, localTime));
+        checkIn.set("header", new StatusHeader("T9", 3L, localTime, null));
         checkIn.set("trigger", new GenericData.EnumSymbol(v2.get(V2Schemas.CHECK_IN).getField("trigger").schema(),
                 "SCHEDULED"));
         checkIn.set("answersInstructionId", null);

@@ -125,11 +125,11 @@ class PoisonIT {
 
         // msx.status, as a forger would write it (under a target nobody runs, so T1's own events stay in order)
         List<byte[]> validEvents = List.of(fleet.codec.encode(CheckIn.newBuilder()
-                .setHeader(new StatusHeader("F1", 1L, now())).setTrigger(CheckInTrigger.SCHEDULED)
+                .setHeader(new StatusHeader("F1", 1L, now(), null)).setTrigger(CheckInTrigger.SCHEDULED)
                 .setLocalTime(now()).setTimeZone("UTC").setAgentVersion("x").setPollingIntervalSeconds(60).build()));
         List<byte[]> events = new ArrayList<>(poison(validEvents));
         events.add(null);
-        byte[] collidingAgent = fleet.codec.encode(Enlist.newBuilder().setHeader(new StatusHeader("C_1", 1L, now()))
+        byte[] collidingAgent = fleet.codec.encode(Enlist.newBuilder().setHeader(new StatusHeader("C_1", 1L, now(), null))
                 .setAgentVersion("x").setTimeZone("UTC").setPollingIntervalSeconds(60).build());
         events.add(collidingAgent);
         Map<String, byte[]> eventsAt = new HashMap<>();

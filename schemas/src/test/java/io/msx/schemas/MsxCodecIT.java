@@ -72,7 +72,7 @@ class MsxCodecIT {
 
         // a new status type: unknown to this build, its header still readable
         GenericRecord disk = new GenericData.Record(v2.get(V2Schemas.DISK_REPORT));
-        disk.put("header", new StatusHeader("T1", 42L, java.time.Instant.ofEpochMilli(5)));
+        disk.put("header", new StatusHeader("T1", 42L, java.time.Instant.ofEpochMilli(5), null));
         disk.put("freeBytes", 1L << 40);
         disk.put("volumes", List.of("/"));
         Decoded unknown = codec.decode(MessageFamily.STATUS, "msx.status", 0, 1, v2Writer.encode(disk));
