@@ -1,7 +1,7 @@
 package io.msx;
 
 /** A failure that may pass: a registry or broker that is down, a timeout. The caller decides how long to retry. */
-public class MsxRetriableException extends MsxException {
+public class MsxRetriableException extends MsxException implements TransientFailure {
 
     public MsxRetriableException(String message) {
         super(message);

@@ -82,10 +82,8 @@ public final class StatusSpool implements StatusOutbox {
                 });
         relayRef[0] = relay;
         this.writer = new SpoolWriter(store, config.appendQueueSize(), relay::wake, failed -> {
-            if (failed.event() != null) {
-                depth.decrementAndGet();
-                bytes.addAndGet(-failed.event().size());
-            }
+            depth.addAndGet(-failed.events().size());
+            bytes.addAndGet(-failed.size());
         });
         this.writerThread = new Thread(writer, "msx-spool-" + name + "-writer");
         this.relayThread = new Thread(relay, "msx-spool-" + name + "-relay");
@@ -143,76 +141,87 @@ public final class StatusSpool implements StatusOutbox {
         return spool;
     }
 
-    /**
-     * Appends one event durably.
-     *
-     * @return its sequence number
-     * @throws SpoolFullException when {@code spool.max.bytes} would be exceeded (nothing appended)
-     * @throws OutboxException when closed, interrupted, or the write failed (nothing appended)
-     */
     @Override
-    public long append(String key, LongFunction<byte[]> valueForSeq) {
-        return append(key, valueForSeq, java.util.List.of());
-    }
-
-    /**
-     * Appends one event and, in the same synced RocksDB batch, changes to the owner's state: both are durable
-     * together or not at all.
-     *
-     * @return the event's sequence number
-     */
-    public long append(String key, LongFunction<byte[]> valueForSeq, java.util.List<StateChange> changes) {
+    public long[] appendAll(java.util.List<Append> appends) {
+        if (appends.isEmpty()) {
+            return new long[0];
+        }
         SpoolWriter.Pending pending;
         synchronized (appendLock) {
             if (closed.get()) {
                 throw new OutboxException("spool " + name + " is closed");
             }
-            long seq = nextSeq;
-            SpooledEvent event = new SpooledEvent(seq, clock.millis(), key.getBytes(StandardCharsets.UTF_8),
-                    valueForSeq.apply(seq));
-            long size = event.size();
+            long now = clock.millis();
+            java.util.List<SpooledEvent> events = new java.util.ArrayList<>(appends.size());
+            java.util.List<StateChange> changes = new java.util.ArrayList<>();
             long held = bytes.get();
-            if (held + size > config.maxBytes()) {
-                rejected.incrementAndGet();
-                metrics.appendsRejected.increment();
-                if (rejected.get() == 1 || rejected.get() % 1000 == 0) {
-                    log.error("Spool {} is full ({} of {} bytes, {} events waiting): refusing status events until "
-                            + "the broker takes some ({} refused so far)", name, held, config.maxBytes(), depth.get(),
-                            rejected.get());
+            long added = 0;
+            for (int i = 0; i < appends.size(); i++) {
+                Append append = appends.get(i);
+                long seq = nextSeq + i;
+                SpooledEvent event = new SpooledEvent(seq, now, append.key().getBytes(StandardCharsets.UTF_8),
+                        append.valueForSeq().apply(seq));
+                added += event.size();
+                long limit = append.priority() == Priority.RESERVED ? config.maxBytes()
+                        : config.maxBytes() - config.reservedBytes();
+                if (held + added > limit) {
+                    throw refuse(held, limit, append.priority());
                 }
-                throw new SpoolFullException("spool " + name + " is full: " + held + " of " + config.maxBytes()
-                        + " bytes (spool.max.bytes) held by " + depth.get() + " undelivered events; event not "
-                        + "appended");
+                events.add(event);
+                changes.addAll(append.changes());
             }
-            nextSeq++;
-            bytes.addAndGet(size);
-            depth.incrementAndGet();
-            pending = new SpoolWriter.Pending(event, java.util.List.copyOf(changes), new CompletableFuture<>());
+            nextSeq += appends.size();
+            bytes.addAndGet(added);
+            depth.addAndGet(appends.size());
+            pending = new SpoolWriter.Pending(java.util.List.copyOf(events), java.util.List.copyOf(changes),
+                    new CompletableFuture<>());
             try {
                 writer.enqueue(pending);
             } catch (InterruptedException e) {
-                depth.decrementAndGet();
-                bytes.addAndGet(-size);
+                // nothing was written: the sequence numbers are given out again
+                nextSeq -= appends.size();
+                depth.addAndGet(-appends.size());
+                bytes.addAndGet(-added);
                 Thread.currentThread().interrupt();
                 throw new OutboxException("interrupted before the event was queued; not appended", e);
             }
         }
+        await(pending, "the event");
+        metrics.appends.increment(appends.size());
+        long[] seqs = new long[appends.size()];
+        for (int i = 0; i < seqs.length; i++) {
+            seqs[i] = pending.events().get(i).seq();
+        }
+        return seqs;
+    }
+
+    private SpoolFullException refuse(long held, long limit, Priority priority) {
+        long refused = rejected.incrementAndGet();
+        metrics.appendsRejected.increment();
+        if (refused == 1 || refused % 1000 == 0) {
+            log.error("Spool {} is full ({} of {} bytes for {} events, {} events waiting): refusing them until the "
+                    + "broker takes some ({} refused so far)", name, held, limit, priority, depth.get(), refused);
+        }
+        return new SpoolFullException("spool " + name + " is full: " + held + " of " + limit + " bytes usable by "
+                + priority + " events (spool.max.bytes " + config.maxBytes() + ", spool.reserved.bytes "
+                + config.reservedBytes() + ") held by " + depth.get() + " undelivered events; event not appended");
+    }
+
+    private void await(SpoolWriter.Pending pending, String what) {
         try {
             pending.durable().get();
         } catch (ExecutionException e) {
-            throw new OutboxException("spool " + name + " could not write the event: " + e.getCause().getMessage(),
+            throw new OutboxException("spool " + name + " could not write " + what + ": " + e.getCause().getMessage(),
                     e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new OutboxException("interrupted while the event was being written; it may be spooled", e);
+            throw new OutboxException("interrupted while " + what + " was being written; it may be spooled", e);
         }
-        metrics.appends.increment();
-        return pending.event().seq();
     }
 
-    /** Writes changes to the owner's state alone (synced), in order with appends. */
+    @Override
     public void writeState(java.util.List<StateChange> changes) {
-        SpoolWriter.Pending pending = new SpoolWriter.Pending(null, java.util.List.copyOf(changes),
+        SpoolWriter.Pending pending = new SpoolWriter.Pending(java.util.List.of(), java.util.List.copyOf(changes),
                 new CompletableFuture<>());
         synchronized (appendLock) {
             if (closed.get()) {
@@ -225,23 +234,15 @@ public final class StatusSpool implements StatusOutbox {
                 throw new OutboxException("interrupted before the state change was queued", e);
             }
         }
-        try {
-            pending.durable().get();
-        } catch (ExecutionException e) {
-            throw new OutboxException("spool " + name + " could not write state: " + e.getCause().getMessage(),
-                    e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new OutboxException("interrupted while state was being written", e);
-        }
+        await(pending, "state");
     }
 
-    /** One value of the owner's state, or null. */
+    @Override
     public byte[] stateGet(String columnFamily, byte[] key) {
         return store.stateGet(columnFamily, key);
     }
 
-    /** Every entry of one of the owner's state column families, in key order. */
+    @Override
     public void stateForEach(String columnFamily, java.util.function.BiConsumer<byte[], byte[]> action) {
         store.stateForEach(columnFamily, action);
     }
@@ -253,7 +254,7 @@ public final class StatusSpool implements StatusOutbox {
             last = nextSeq - 1;
         }
         return new OutboxStats(depth.get(), Optional.ofNullable(depth.get() == 0 ? null : relay.oldestAge()), last,
-                rejected.get());
+                rejected.get(), bytes.get() >= config.maxBytes() - config.reservedBytes(), 0);
     }
 
     /** Bytes held, counted against {@code spool.max.bytes}. */

@@ -12,6 +12,7 @@ public final class StatusSpoolConfig extends AbstractConfig {
 
     public static final String SPOOL_DIR_CONFIG = "spool.dir";
     public static final String SPOOL_MAX_BYTES_CONFIG = "spool.max.bytes";
+    public static final String SPOOL_RESERVED_BYTES_CONFIG = "spool.reserved.bytes";
     public static final String SPOOL_APPEND_QUEUE_SIZE_CONFIG = "spool.append.queue.size";
     public static final String SPOOL_RELAY_BATCH_SIZE_CONFIG = "spool.relay.batch.size";
     public static final String SPOOL_DELIVERY_TIMEOUT_MS_CONFIG = "spool.delivery.timeout.ms";
@@ -24,6 +25,10 @@ public final class StatusSpoolConfig extends AbstractConfig {
             .define(SPOOL_MAX_BYTES_CONFIG, ConfigDef.Type.LONG, 256L * 1024 * 1024, ConfigDef.Range.atLeast(1024),
                     ConfigDef.Importance.HIGH, "Bytes of spooled events (keys and values) at most; appends beyond "
                             + "fail with SpoolFullException.")
+            .define(SPOOL_RESERVED_BYTES_CONFIG, ConfigDef.Type.LONG, 4L * 1024 * 1024, ConfigDef.Range.atLeast(0),
+                    ConfigDef.Importance.MEDIUM, "Part of spool.max.bytes (at most half of it) kept for RESERVED "
+                            + "appends: outcomes of runs already started and the check-ins that report the spool "
+                            + "full. NORMAL appends are refused once the spool holds spool.max.bytes minus this.")
             .define(SPOOL_APPEND_QUEUE_SIZE_CONFIG, ConfigDef.Type.INT, 10_000, ConfigDef.Range.between(1, 1_000_000),
                     ConfigDef.Importance.LOW, "Appends waiting for the writer thread at most; more block the caller.")
             .define(SPOOL_RELAY_BATCH_SIZE_CONFIG, ConfigDef.Type.INT, 1000, ConfigDef.Range.between(1, 100_000),
@@ -46,6 +51,11 @@ public final class StatusSpoolConfig extends AbstractConfig {
 
     public long maxBytes() {
         return getLong(SPOOL_MAX_BYTES_CONFIG);
+    }
+
+    /** The reserve in force: {@code spool.reserved.bytes}, at most half of {@code spool.max.bytes}. */
+    public long reservedBytes() {
+        return Math.min(getLong(SPOOL_RESERVED_BYTES_CONFIG), maxBytes() / 2);
     }
 
     public int appendQueueSize() {

@@ -20,9 +20,21 @@ public final class SpoolWriter implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(SpoolWriter.class);
     private static final int MAX_BATCH = 1000;
 
-    /** One queued append (event null: state changes only), its state changes, and its caller's wait. */
-    public record Pending(SpooledEvent event, List<io.msx.spool.StateChange> changes,
+    /**
+     * One queued write: its events (consecutive sequence numbers; none for state changes only), the owner's state
+     * changes written in the same batch, and its caller's wait.
+     */
+    public record Pending(List<SpooledEvent> events, List<io.msx.spool.StateChange> changes,
                           CompletableFuture<Void> durable) {
+
+        /** Bytes its events count against the spool's bound. */
+        public long size() {
+            long size = 0;
+            for (SpooledEvent event : events) {
+                size += event.size();
+            }
+            return size;
+        }
     }
 
     private final SpoolStore store;
@@ -73,7 +85,12 @@ public final class SpoolWriter implements Runnable {
         List<SpooledEvent> events = new ArrayList<>(batch.size());
         List<List<io.msx.spool.StateChange>> changes = new ArrayList<>(batch.size());
         batch.forEach(p -> {
-            events.add(p.event());
+            // the store writes events and changes pairwise: the changes go with the last event (or none)
+            for (int i = 0; i + 1 < p.events().size(); i++) {
+                events.add(p.events().get(i));
+                changes.add(List.of());
+            }
+            events.add(p.events().isEmpty() ? null : p.events().get(p.events().size() - 1));
             changes.add(p.changes());
         });
         try {

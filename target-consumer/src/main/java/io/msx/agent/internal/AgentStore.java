@@ -3,7 +3,7 @@ package io.msx.agent.internal;
 import io.msx.avro.JobDefinition;
 import io.msx.avro.state.StoredRun;
 import io.msx.spool.StateChange;
-import io.msx.spool.StatusSpool;
+import io.msx.spool.StatusOutbox;
 import io.msx.agent.TargetAgentException;
 import org.apache.avro.Schema;
 
@@ -43,13 +43,13 @@ public final class AgentStore {
 
     private static final byte[] APPLIED_OFFSET = utf8("applied.offset");
 
-    private final StatusSpool spool;
+    private final StatusOutbox spool;
     private final StateCodec<JobDefinition> jobCodec;
     private final StateCodec<StoredRun> runCodec;
     /** Fingerprints known to be in the schemas column family (durably). */
     private final Set<Long> storedSchemas = ConcurrentHashMap.newKeySet();
 
-    public AgentStore(StatusSpool spool) {
+    public AgentStore(StatusOutbox spool) {
         this.spool = spool;
         AgentSchemas schemas = new AgentSchemas(fingerprint -> spool.stateGet(SCHEMAS, fingerprintKey(fingerprint)));
         this.jobCodec = new StateCodec<>(JobDefinition.getClassSchema(), schemas);

@@ -12,7 +12,8 @@ import io.msx.schemas.MessageFamily;
 import io.msx.schemas.MsxCodec;
 import io.msx.spool.OutboxStats;
 import io.msx.spool.StateChange;
-import io.msx.spool.StatusSpool;
+import io.msx.spool.StatusOutbox;
+import io.msx.spool.StatusOutbox.Priority;
 import org.apache.avro.specific.SpecificRecord;
 
 import java.time.Clock;
@@ -39,7 +40,7 @@ public final class StatusReporter {
     public static final UUID UNDECODABLE = new UUID(0, 0);
 
     private final String target;
-    private final StatusSpool spool;
+    private final StatusOutbox spool;
     private final AgentStore store;
     private final MsxCodec codec;
     private final Clock clock;
@@ -48,7 +49,7 @@ public final class StatusReporter {
     private volatile Supplier<List<String>> runningJobs = List::of;
     private volatile Supplier<String> inventoryDigest = () -> "";
 
-    public StatusReporter(String target, StatusSpool spool, AgentStore store, MsxCodec codec, Clock clock,
+    public StatusReporter(String target, StatusOutbox spool, AgentStore store, MsxCodec codec, Clock clock,
                           AgentState state) {
         this.target = target;
         this.spool = spool;
@@ -75,11 +76,26 @@ public final class StatusReporter {
 
     /** Appends an event together with the state changes it reports, in one durable batch. */
     public long report(Function<StatusHeader, ? extends SpecificRecord> event, List<StateChange> changes) {
-        Instant now = now();
-        long seq = spool.append(target, s -> codec.encode(statusEvent(event.apply(StatusHeader.newBuilder()
-                .setTarget(target).setSeq(s).setOccurredAt(now).build()))), changes);
+        return report(event, changes, Priority.NORMAL);
+    }
+
+    /**
+     * Appends an event with the state changes it reports; {@link Priority#RESERVED} for events that must be taken
+     * even when the spool refuses new work (outcomes of runs already started, check-ins).
+     */
+    public long report(Function<StatusHeader, ? extends SpecificRecord> event, List<StateChange> changes,
+                       Priority priority) {
+        long seq = spool.append(append(event, changes, priority));
         store.durable(changes);
         return seq;
+    }
+
+    /** The spool append of one event; {@link AgentStore#durable} must be told once it is written. */
+    public StatusOutbox.Append append(Function<StatusHeader, ? extends SpecificRecord> event,
+                                      List<StateChange> changes, Priority priority) {
+        Instant now = now();
+        return new StatusOutbox.Append(target, s -> codec.encode(statusEvent(event.apply(StatusHeader.newBuilder()
+                .setTarget(target).setSeq(s).setOccurredAt(now).build()))), changes, priority);
     }
 
     private static SpecificRecord statusEvent(SpecificRecord event) {
@@ -107,7 +123,7 @@ public final class StatusReporter {
                 .setSpoolOldestAgeMillis(stats.oldestAge().map(Duration::toMillis).orElse(null))
                 .setSpoolFull(full)
                 .setJobInventoryDigest(inventoryDigest.get())
-                .build());
+                .build(), List.of(), Priority.RESERVED);
     }
 
     /**
@@ -160,7 +176,7 @@ public final class StatusReporter {
         return clock.instant().truncatedTo(ChronoUnit.MILLIS);
     }
 
-    public StatusSpool spool() {
+    public StatusOutbox spool() {
         return spool;
     }
 
