@@ -3,7 +3,26 @@ package io.msx;
 /** Thread helpers every msx component's {@code close(Duration)} uses. */
 public final class Threads {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Threads.class);
+
     private Threads() {
+    }
+
+    /**
+     * A named, non-daemon thread whose death by an uncaught exception is never silent: it is logged and handed to
+     * {@code onDeath} (which moves the owning component to FAILED). Not started.
+     */
+    public static Thread supervised(String name, Runnable body, java.util.function.Consumer<Throwable> onDeath) {
+        Thread thread = new Thread(body, name);
+        thread.setUncaughtExceptionHandler((t, e) -> {
+            log.error("Thread {} died", t.getName(), e);
+            try {
+                onDeath.accept(e);
+            } catch (RuntimeException | Error handlerError) {
+                log.error("Failure handler of thread {} failed", t.getName(), handlerError);
+            }
+        });
+        return thread;
     }
 
     /**
