@@ -16,7 +16,9 @@ import io.msx.avro.status.JobOutcome;
 import io.msx.avro.status.RunStatus;
 import io.msx.schemas.MsxCodec;
 import io.msx.schemas.SchemaRegistryClient;
+import io.msx.spool.StatusOutbox.Priority;
 import io.msx.spool.StatusSpool;
+import io.msx.agent.internal.AgentMeta;
 import io.msx.agent.internal.AgentHttpServer;
 import io.msx.agent.internal.AgentState;
 import io.msx.agent.internal.AgentStore;
@@ -48,6 +50,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -59,6 +63,15 @@ import java.util.concurrent.atomic.AtomicReference;
  * topic's dead-letter topic {@code <topic>.dlq} through a plain idempotent producer before they are acknowledged
  * FAILED. Its local state is stored in Avro's single-object encoding, readable after an upgrade.
  *
+ * <p>Identity: every installation has an epoch, created with its store and carried in every status event; a fresh
+ * installation reads its topic from the end and asks the master for a resync. A defected agent refuses to start
+ * ({@link TargetAgentDefectedException}) until its data directory is reset on purpose; the polling interval the master
+ * set survives restarts.
+ *
+ * <p>Supervision: transient failures (broker away, timeouts, a full spool) are retried by each loop; a loop that
+ * cannot go on, a thread that dies, or a spool that fails moves the agent to {@link State#FAILED}: readiness and
+ * liveness turn 503 with the reason, and {@link #awaitTermination} returns so the process can exit non-zero.
+ *
  * <p>Threads: {@code msx-target-<name>-instructions} (the consumer), {@code -poller} (check-ins), {@code -scheduler}
  * (job schedules), {@code -run-N} (job runs). Thread-safe; {@link #close(Duration)} is idempotent.
  */
@@ -68,9 +81,9 @@ public final class TargetAgent implements AutoCloseable {
     /** Longest wait for Kafka to take a dead letter; beyond it the instruction is tried again later. */
     private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofSeconds(20);
 
-    /** Lifecycle; transitions only forward. */
+    /** Lifecycle; transitions only forward. DEFECTED and FAILED end running: the owner then closes the agent. */
     public enum State {
-        CREATED, RUNNING, STOPPING, STOPPED;
+        CREATED, RUNNING, DEFECTED, FAILED, STOPPING, STOPPED;
 
         boolean canMoveTo(State next) {
             return next.ordinal() > ordinal();
@@ -83,6 +96,8 @@ public final class TargetAgent implements AutoCloseable {
     private final String name;
     private final AtomicReference<State> state = new AtomicReference<>(State.CREATED);
     private final AgentState agentState;
+    private final CountDownLatch ended = new CountDownLatch(1);
+    private volatile String failure;
     private final JobInventory inventory = new JobInventory();
     private StatusSpool spool;
     private StatusReporter reporter;
@@ -131,20 +146,32 @@ public final class TargetAgent implements AutoCloseable {
         spool = StatusSpool.open(name, config.spool(AgentStore.COLUMN_FAMILIES), config.bootstrapServers(),
                 config.topics().status(), clock, meters);
         AgentStore store = new AgentStore(spool);
-        inventory.load(store.jobs());
+        AgentMeta meta = new AgentMeta(spool);
+        if (meta.defected().isPresent()) {
+            String why = "target " + name + " was defected from the master (" + meta.defected().get() + "); it "
+                    + "refuses to run, so it does not enlist again, until its data directory " + config.dataDir()
+                    + " is reset on purpose (move it away, then start the agent)";
+            spool.close(Duration.ofSeconds(5));
+            state.set(State.STOPPED);
+            throw new TargetAgentDefectedException(why);
+        }
         Long applied = store.appliedOffset();
+        initialiseIdentity(meta, applied == null);
+        inventory.load(store.jobs());
         if (applied != null) {
             agentState.lastAppliedOffset(applied);
         }
+        meta.pollInterval().ifPresent(agentState::pollInterval);
         reporter = new StatusReporter(name, spool, store, codec, clock, agentState);
         executor = new JobExecutor(name, config.jobsMaxConcurrent(), reporter, workDir(), clock);
         reporter.inventory(executor::runningJobs, inventory::digest);
-        checkIns = new CheckInScheduler("msx-target-" + name + "-poller", agentState, this::checkIn);
+        checkIns = new CheckInScheduler("msx-target-" + name + "-poller", agentState, clock, this::checkIn);
         deadLetters = newDeadLetterProducer();
         loop = new InstructionLoop(newConsumer(), config.topics().target(name), codec, deadLetters,
-                DEAD_LETTER_TIMEOUT, applied);
+                DEAD_LETTER_TIMEOUT, applied, clock);
+        loop.onFatal(this::fail);
         applier = new InstructionApplier(name, reporter, checkIns, agentState, config.timeZone(),
-                AgentVersion.current(), inventory, executor, loop::stopAfterCurrent);
+                AgentVersion.current(), inventory, executor, this::defected);
         loop.handler(applier);
         jobScheduler = new JobScheduler(inventory, clock, this::fire);
 
@@ -155,15 +182,15 @@ public final class TargetAgent implements AutoCloseable {
                 .setTimeZone(config.timeZone().getId())
                 .setPollingIntervalSeconds((int) agentState.pollInterval().toSeconds())
                 .setCapabilities(List.of("force-poll", "set-poll-interval", "sync-time", "os-process-jobs",
-                        "cron-schedules"))
-                .build());
+                        "cron-schedules", "installation-epoch"))
+                .build(), List.of(), Priority.RESERVED);
         recoverRuns(store);
         checkIn(CheckInTrigger.STARTUP);
-        loopThread = new Thread(loop, "msx-target-" + name + "-instructions");
+        loopThread = Threads.supervised("msx-target-" + name + "-instructions", loop, this::fail);
         loopThread.start();
-        schedulerThread = new Thread(jobScheduler, "msx-target-" + name + "-scheduler");
+        schedulerThread = Threads.supervised("msx-target-" + name + "-scheduler", jobScheduler, this::fail);
         schedulerThread.start();
-        checkIns.start();
+        checkIns.start(this::fail);
         if (config.httpPort() >= 0) {
             PrometheusMeterRegistry prometheus = meters instanceof PrometheusMeterRegistry p ? p
                     : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -172,6 +199,27 @@ public final class TargetAgent implements AutoCloseable {
         }
         log.info("Target agent {} started ({} job(s), poll interval {}, data in {})", name, inventory.all().size(),
                 agentState.pollInterval(), config.dataDir());
+    }
+
+    /**
+     * Gives a store its installation epoch the first time this version opens it. A store that never applied an
+     * instruction is a new installation: it waits for the master's resync (asked for in its check-ins).
+     */
+    private void initialiseIdentity(AgentMeta meta, boolean fresh) {
+        if (meta.epoch().isEmpty()) {
+            List<io.msx.spool.StateChange> changes = new java.util.ArrayList<>();
+            changes.add(AgentMeta.newEpoch());
+            if (fresh) {
+                changes.add(AgentMeta.resyncRequested("new installation: it holds no jobs yet"));
+            }
+            spool.writeState(changes);
+        }
+        agentState.epoch(meta.epoch().orElseThrow());
+        agentState.resyncReason(meta.resyncRequested().orElse(null));
+        agentState.instructionsLost(meta.instructionsLost());
+        agentState.undecodable(meta.undecodable());
+        log.info("Target agent {}: installation epoch {}{}", name, agentState.epoch(),
+                agentState.resyncReason() == null ? "" : ", waiting for a resync (" + agentState.resyncReason() + ")");
     }
 
     /**
@@ -197,16 +245,21 @@ public final class TargetAgent implements AutoCloseable {
             reporter.report(h -> JobOutcome.newBuilder().setHeader(h).setRunId(run.getRunId())
                     .setJobId(run.getJobId()).setTrigger(run.getTrigger()).setStatus(RunStatus.FAILED)
                     .setMessage(why).setStartedAt(now).setEndedAt(now).setDurationMillis(0).build(),
-                    List.of(AgentStore.deleteRun(run.getRunId())));
+                    List.of(AgentStore.deleteRun(run.getRunId())), Priority.RESERVED);
         }
     }
 
     private void fire(JobDefinition job, JobSchedule schedule) {
         String trigger = "schedule:" + schedule.getName();
+        if (spool.stats().full()) {
+            reporter.skippedNow(job, trigger, reporter.outboxFull(), Priority.RESERVED);
+            return;
+        }
         JobRun run = executor.reserve(UUID.randomUUID(), job, trigger, null);
         if (run == null) {
             JobRun current = executor.current(job.getJobId());
-            reporter.skipped(job, trigger, current == null ? null : current.runId());
+            reporter.skippedNow(job, trigger, StatusReporter.alreadyRunning(current == null ? null : current.runId()),
+                    Priority.NORMAL);
             return;
         }
         executor.start(run);
@@ -228,7 +281,8 @@ public final class TargetAgent implements AutoCloseable {
         configs.put(ConsumerConfig.CLIENT_ID_CONFIG, "msx-target-" + name + "-instructions");
         configs.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         configs.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        configs.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // the loop always seeks itself; "none" makes an expired position an error it handles (never a silent reset)
+        configs.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
         return new KafkaConsumer<>(configs, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
@@ -254,11 +308,93 @@ public final class TargetAgent implements AutoCloseable {
     }
 
     private AgentHttpServer.Health health() {
+        checkSpool();
+        State current = state.get();
         boolean consuming = loop != null && loop.isConsuming();
-        boolean healthy = state.get() == State.RUNNING && consuming;
-        return new AgentHttpServer.Health(healthy, "{\"target\":\"" + name + "\",\"state\":\"" + state.get()
-                + "\",\"consuming\":" + consuming + ",\"spoolDepth\":" + spool.stats().depth()
+        boolean connected = loop != null && loop.isConnected();
+        boolean live = current != State.FAILED;
+        boolean ready = current == State.RUNNING && consuming && connected;
+        String reason = current == State.FAILED ? failure
+                : current != State.RUNNING ? "agent is " + current
+                : !consuming ? "not consuming its instruction topic yet"
+                : !connected ? "the broker does not answer" : null;
+        io.msx.spool.OutboxStats stats = spool.stats();
+        return new AgentHttpServer.Health(live, ready, "{\"target\":" + json(name) + ",\"state\":\"" + current
+                + "\",\"live\":" + live + ",\"ready\":" + ready + ",\"reason\":" + json(reason)
+                + ",\"consuming\":" + consuming + ",\"brokerConnected\":" + connected
+                + ",\"epoch\":" + json(agentState.epoch()) + ",\"spoolDepth\":" + stats.depth()
+                + ",\"spoolFull\":" + stats.full() + ",\"deadLetteredEvents\":" + stats.deadLettered()
                 + ",\"runningJobs\":" + executor.runningJobs().size() + "}");
+    }
+
+    private static String json(String value) {
+        if (value == null) {
+            return "null";
+        }
+        StringBuilder out = new StringBuilder("\"");
+        for (char c : value.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else if (c < 0x20) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.append('"').toString();
+    }
+
+    /** Fails the agent when its spool failed (a storage error, a dead spool thread). */
+    private void checkSpool() {
+        if (spool != null && state.get() == State.RUNNING) {
+            spoolFailure().ifPresent(reason -> fail(new TargetAgentException("status spool failed: " + reason)));
+        }
+    }
+
+    /**
+     * A loop cannot go on, a thread died, or the spool failed: the agent is FAILED (readiness and liveness 503 with
+     * the reason) and {@link #awaitTermination} returns, so the owner closes it and exits non-zero.
+     */
+    private void fail(Throwable error) {
+        if (state.compareAndSet(State.RUNNING, State.FAILED)) {
+            failure = error.toString();
+            log.error("Target agent {}: RUNNING -> FAILED: {}", name, failure);
+            ended.countDown();
+        }
+    }
+
+    /** DEFECT was applied: the agent stops taking instructions; its owner closes it (and exits 0). */
+    private void defected() {
+        loop.stopAfterCurrent();
+        if (state.compareAndSet(State.RUNNING, State.DEFECTED)) {
+            log.info("Target agent {}: RUNNING -> DEFECTED", name);
+            ended.countDown();
+        }
+    }
+
+    /**
+     * Waits until the agent stops running by itself (DEFECTED, FAILED) or is closed, checking its spool meanwhile.
+     *
+     * @return the state then, or RUNNING when the timeout passed first
+     */
+    public State awaitTermination(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            checkSpool();
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || ended.await(Math.min(left, TimeUnit.SECONDS.toNanos(1)), TimeUnit.NANOSECONDS)) {
+                return state.get();
+            }
+        }
+    }
+
+    private java.util.Optional<String> spoolFailure() {
+        return java.util.Optional.empty(); // WIRE: spool.failure()
+    }
+
+    /** Why the agent FAILED, or null. */
+    public String failure() {
+        return failure;
     }
 
     /** Port of /health and /metrics, or -1 when they are off. */
@@ -311,6 +447,7 @@ public final class TargetAgent implements AutoCloseable {
             return;
         }
         state.set(State.STOPPING);
+        ended.countDown();
         log.info("Target agent {}: {} -> {}", name, current, State.STOPPING);
         long deadline = System.nanoTime() + timeout.toNanos();
         if (http != null) {

@@ -17,16 +17,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * The agent's operational endpoints on the JDK's HTTP server: {@code GET /health} (200 while running and consuming,
- * 503 otherwise, with a JSON body) for Kubernetes probes, and {@code GET /metrics} in the Prometheus text format.
- * One named worker thread, a bounded queue.
+ * The agent's operational endpoints on the JDK's HTTP server, for Kubernetes probes: {@code GET /health/live} (200
+ * unless the agent FAILED: never depends on the broker), {@code GET /health/ready} and {@code GET /health} (200 while
+ * it runs, consumes its topic and the broker answers; 503 otherwise), each with the same JSON body saying why; and
+ * {@code GET /metrics} in the Prometheus text format. One named worker thread, a bounded queue.
  */
 public final class AgentHttpServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(AgentHttpServer.class);
 
     /** What {@code /health} reports. */
-    public record Health(boolean healthy, String json) {
+    public record Health(boolean live, boolean ready, String json) {
     }
 
     private final HttpServer server;
@@ -46,7 +47,8 @@ public final class AgentHttpServer implements AutoCloseable {
         server.setExecutor(executor);
         server.createContext("/health", exchange -> {
             Health h = health.get();
-            send(exchange, h.healthy() ? 200 : 503, "application/json", h.json());
+            boolean live = exchange.getRequestURI().getPath().equals("/health/live");
+            send(exchange, (live ? h.live() : h.ready()) ? 200 : 503, "application/json", h.json());
         });
         server.createContext("/metrics", exchange ->
                 send(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", prometheus.scrape()));

@@ -1,12 +1,21 @@
 package io.msx.agent.internal;
 
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
 
-/** What the agent knows about itself that check-ins report. Thread-safe. */
+/**
+ * What the agent knows about itself that check-ins report: the in-memory mirror of what {@link AgentMeta} stores,
+ * updated only after the batch that stores it is durable. Thread-safe.
+ */
 public final class AgentState {
 
     private volatile Duration pollInterval;
     private volatile Long lastAppliedOffset;
+    private volatile String epoch;
+    private volatile String resyncReason;
+    private volatile boolean positioned;
+    private final AtomicLong instructionsLost = new AtomicLong();
+    private final AtomicLong undecodable = new AtomicLong();
 
     public AgentState(Duration pollInterval) {
         this.pollInterval = pollInterval;
@@ -27,5 +36,51 @@ public final class AgentState {
 
     public void lastAppliedOffset(long offset) {
         this.lastAppliedOffset = offset;
+    }
+
+    /** This installation's epoch, carried in every status event. */
+    public String epoch() {
+        return epoch;
+    }
+
+    public void epoch(String epoch) {
+        this.epoch = epoch;
+    }
+
+    /** Why the agent waits for a resync, or null. */
+    public String resyncReason() {
+        return resyncReason;
+    }
+
+    public void resyncReason(String reason) {
+        this.resyncReason = reason;
+    }
+
+    /**
+     * True once the instruction loop has chosen where it reads from: only then may a check-in ask for a resync, so the
+     * master's answer is posted after that position and cannot be missed.
+     */
+    public boolean positioned() {
+        return positioned;
+    }
+
+    public void positioned(boolean positioned) {
+        this.positioned = positioned;
+    }
+
+    public long instructionsLost() {
+        return instructionsLost.get();
+    }
+
+    public void instructionsLost(long total) {
+        instructionsLost.set(total);
+    }
+
+    public long undecodable() {
+        return undecodable.get();
+    }
+
+    public void undecodable(long total) {
+        undecodable.set(total);
     }
 }

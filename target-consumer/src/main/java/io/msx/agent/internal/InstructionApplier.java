@@ -15,11 +15,12 @@ import io.msx.avro.instruction.SyncTime;
 import io.msx.avro.status.CheckInTrigger;
 import io.msx.avro.status.ClockReport;
 import io.msx.avro.status.DefectNotice;
+import io.msx.agent.TargetAgentConfig;
+import io.msx.agent.internal.job.JobRun;
 import io.msx.schemas.JobRules;
 import io.msx.schemas.MessageFamily;
 import io.msx.spool.StateChange;
-import io.msx.agent.TargetAgentConfig;
-import io.msx.agent.internal.job.JobRun;
+import io.msx.spool.StatusOutbox.Priority;
 import org.apache.avro.specific.SpecificRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,16 +33,21 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * Applies one decoded instruction, dispatching on its type. Its effect on the agent's state, its offset and its
- * acknowledgement are written in ONE batch (see {@link StatusReporter#ack}); only then does the in-memory effect
- * happen (inventory, schedules, a run starting). So after a crash at any point an instruction is either fully applied
- * and acknowledged or not at all, and the agent resumes after the last applied offset. An instruction that cannot be
- * applied is acknowledged with the error and never blocks the ones after it.
+ * Applies decoded instructions, dispatching on their type, into an {@link ApplyBatch}: each instruction's effect on
+ * the agent's state, its offset and its acknowledgement go into the batch's ONE durable write; only once it is durable
+ * do the in-memory effects happen (inventory, schedules, runs starting). So after a crash at any point an instruction
+ * is either fully applied and acknowledged or not at all, and the agent resumes after the last applied offset. An
+ * instruction that cannot be applied is acknowledged with the error and never blocks the ones after it.
+ *
+ * <p>STOP and DEFECT are barriers: applied alone, after everything before them is durable, because they act on runs
+ * (STOP cancels the run and waits for its processes to end BEFORE it is acknowledged). Used by the loop's thread.
  */
 public final class InstructionApplier implements InstructionLoop.Handler {
 
     private static final Logger log = LoggerFactory.getLogger(InstructionApplier.class);
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(10);
+    /** Longest a STOP waits for the run's processes to be gone before it is acknowledged FAILED. */
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
 
     private final String target;
     private final StatusReporter reporter;
@@ -70,166 +76,260 @@ public final class InstructionApplier implements InstructionLoop.Handler {
     }
 
     @Override
-    public void apply(SpecificRecord instruction, long offset) {
+    public ApplyBatch newBatch() {
+        return new ApplyBatch(jobs);
+    }
+
+    @Override
+    public boolean isBarrier(SpecificRecord instruction) {
+        return instruction instanceof JobStop || instruction instanceof Defect;
+    }
+
+    @Override
+    public void apply(SpecificRecord instruction, long offset, ApplyBatch batch) {
         InstructionHeader header = MessageFamily.INSTRUCTION.header(instruction);
         UUID id = header.getInstructionId();
         if (!target.equals(header.getTarget())) {
-            refuse(id, offset, "instruction addressed to target '" + header.getTarget() + "', this is '"
+            refuse(batch, id, offset, "instruction addressed to target '" + header.getTarget() + "', this is '"
                     + target + "'");
             return;
         }
         if (instruction instanceof PollNow poll) {
-            done(id, offset, List.of());
-            // Drain first, so the check-in reports what is left after trying (SQL Server Agent uploads its spooled
-            // status on a poll too).
-            if (poll.getDrainSpool() && !reporter.spool().flush(DRAIN_TIMEOUT)) {
-                log.warn("Force poll {}: spool not drained within {}", id, DRAIN_TIMEOUT);
-            }
-            reporter.checkIn(CheckInTrigger.FORCED, id, zone, agentVersion);
+            done(batch, id, offset, List.of());
+            batch.effect(() -> {
+                // Drain first, so the check-in reports what is left after trying (SQL Server Agent uploads its
+                // spooled status on a poll too).
+                if (poll.getDrainSpool() && !reporter.spool().flush(DRAIN_TIMEOUT)) {
+                    log.warn("Force poll {}: spool not drained within {}", id, DRAIN_TIMEOUT);
+                }
+                reporter.checkIn(CheckInTrigger.FORCED, id, zone, agentVersion);
+            });
         } else if (instruction instanceof SetPollInterval set) {
             long millis = Duration.ofSeconds(set.getIntervalSeconds()).toMillis();
             if (millis < TargetAgentConfig.MIN_POLL_INTERVAL_MS || millis > TargetAgentConfig.MAX_POLL_INTERVAL_MS) {
-                refuse(id, offset, "polling interval " + set.getIntervalSeconds() + " s is outside 10 s to 8 h");
+                refuse(batch, id, offset, "polling interval " + set.getIntervalSeconds()
+                        + " s is outside 10 s to 8 h");
                 return;
             }
-            done(id, offset, List.of());
-            scheduler.reschedule(Duration.ofMillis(millis));
-            log.info("Polling interval set to {} s by instruction {}", set.getIntervalSeconds(), id);
-        } else if (instruction instanceof SyncTime sync) {
-            done(id, offset, List.of());
-            Instant local = reporter.now();
-            reporter.report(h -> ClockReport.newBuilder().setHeader(h).setInstructionId(id)
-                    .setMasterTime(sync.getMasterTime()).setLocalTime(local).setTimeZone(zone.getId()).build());
-        } else if (instruction instanceof JobInsert insert) {
-            upsert(id, offset, insert.getJob());
-        } else if (instruction instanceof JobUpdate update) {
-            if (jobs.get(update.getJob().getJobId()) == null) {
-                refuse(id, offset, "unknown job '" + update.getJob().getJobId() + "'");
-                return;
-            }
-            upsert(id, offset, update.getJob());
-        } else if (instruction instanceof JobDelete delete) {
-            if (jobs.get(delete.getJobId()) == null) {
-                refuse(id, offset, "unknown job '" + delete.getJobId() + "'");
-                return;
-            }
-            done(id, offset, List.of(AgentStore.deleteJob(delete.getJobId())));
-            jobs.remove(delete.getJobId());
-            executor.cancel(delete.getJobId());
-        } else if (instruction instanceof JobStart start) {
-            start(id, offset, start);
-        } else if (instruction instanceof JobStop stop) {
-            if (executor.current(stop.getJobId()) == null) {
-                refuse(id, offset, "job '" + stop.getJobId() + "' is not running");
-                return;
-            }
-            done(id, offset, List.of());
-            executor.cancel(stop.getJobId());
-        } else if (instruction instanceof Resync) {
-            List<StateChange> changes = new ArrayList<>();
-            jobs.all().forEach(j -> changes.add(AgentStore.deleteJob(j.getJobId())));
-            done(id, offset, changes);
-            jobs.all().forEach(j -> jobs.remove(j.getJobId()));
-            log.info("Resync: {} local job(s) dropped; the assigned set follows", changes.size());
-        } else if (instruction instanceof Defect defect) {
-            List<StateChange> changes = new ArrayList<>();
-            List<JobDefinition> held = jobs.all();
-            held.forEach(j -> changes.add(AgentStore.deleteJob(j.getJobId())));
-            done(id, offset, changes);
-            held.forEach(j -> {
-                jobs.remove(j.getJobId());
-                executor.cancel(j.getJobId());
+            Duration interval = Duration.ofMillis(millis);
+            done(batch, id, offset, List.of(AgentMeta.pollInterval(interval)));
+            batch.effect(() -> {
+                scheduler.reschedule(interval);
+                log.info("Polling interval set to {} s by instruction {}", set.getIntervalSeconds(), id);
             });
-            reporter.report(h -> DefectNotice.newBuilder().setHeader(h).setReason(defect.getReason())
-                    .setJobsReleased(held.size()).build());
-            log.info("Defected from the master ({}); {} job(s) released", defect.getReason(), held.size());
-            onDefect.run();
+        } else if (instruction instanceof SyncTime sync) {
+            done(batch, id, offset, List.of());
+            Instant local = reporter.now();
+            batch.append(reporter.append(h -> ClockReport.newBuilder().setHeader(h).setInstructionId(id)
+                    .setMasterTime(sync.getMasterTime()).setLocalTime(local).setTimeZone(zone.getId()).build(),
+                    List.of(), Priority.NORMAL));
+        } else if (instruction instanceof JobInsert insert) {
+            upsert(batch, id, offset, insert.getJob());
+        } else if (instruction instanceof JobUpdate update) {
+            if (batch.job(update.getJob().getJobId()) == null) {
+                refuse(batch, id, offset, "unknown job '" + update.getJob().getJobId() + "'");
+                return;
+            }
+            upsert(batch, id, offset, update.getJob());
+        } else if (instruction instanceof JobDelete delete) {
+            String jobId = delete.getJobId();
+            if (batch.job(jobId) == null) {
+                refuse(batch, id, offset, "unknown job '" + jobId + "'");
+                return;
+            }
+            done(batch, id, offset, List.of(AgentStore.deleteJob(jobId)));
+            batch.unstage(jobId);
+            batch.effect(() -> {
+                jobs.remove(jobId);
+                executor.cancel(jobId);
+            });
+        } else if (instruction instanceof JobStart start) {
+            start(batch, id, offset, start);
+        } else if (instruction instanceof JobStop stop) {
+            stop(batch, id, offset, stop.getJobId());
+        } else if (instruction instanceof Resync) {
+            List<JobDefinition> held = batch.jobs();
+            List<StateChange> changes = new ArrayList<>();
+            held.forEach(j -> changes.add(AgentStore.deleteJob(j.getJobId())));
+            changes.add(AgentMeta.resyncDone());
+            done(batch, id, offset, changes);
+            held.forEach(j -> batch.unstage(j.getJobId()));
+            batch.effect(() -> {
+                held.forEach(j -> jobs.remove(j.getJobId()));
+                state.resyncReason(null);
+                log.info("Resync: {} local job(s) dropped; the assigned set follows", held.size());
+            });
+        } else if (instruction instanceof Defect defect) {
+            List<JobDefinition> held = batch.jobs();
+            List<StateChange> changes = new ArrayList<>();
+            held.forEach(j -> changes.add(AgentStore.deleteJob(j.getJobId())));
+            changes.add(AgentMeta.defected(defect.getReason()));
+            done(batch, id, offset, changes);
+            batch.append(reporter.append(h -> DefectNotice.newBuilder().setHeader(h).setReason(defect.getReason())
+                    .setJobsReleased(held.size()).build(), List.of(), Priority.RESERVED));
+            held.forEach(j -> batch.unstage(j.getJobId()));
+            batch.stop();
+            batch.effect(() -> {
+                held.forEach(j -> {
+                    jobs.remove(j.getJobId());
+                    executor.cancel(j.getJobId());
+                });
+                log.info("Defected from the master ({}); {} job(s) released", defect.getReason(), held.size());
+                onDefect.run();
+            });
         } else {
             // a type of the instruction family this code does not handle yet
-            refuse(id, offset, MessageFamily.typeName(instruction) + " is not supported by this agent version ("
+            refuse(batch, id, offset, MessageFamily.typeName(instruction) + " is not supported by this agent version ("
                     + agentVersion + ")");
         }
     }
 
-    private void upsert(UUID id, long offset, JobDefinition job) {
+    private void upsert(ApplyBatch batch, UUID id, long offset, JobDefinition job) {
         try {
             JobRules.validate(job); // the master checked it too; a record on this topic need not come from it
         } catch (IllegalArgumentException e) {
-            refuse(id, offset, e.getMessage());
+            refuse(batch, id, offset, e.getMessage());
             return;
         }
-        done(id, offset, store.putJob(job));
-        jobs.put(job);
+        done(batch, id, offset, store.putJob(job));
+        batch.stage(job);
+        batch.effect(() -> jobs.put(job));
     }
 
-    private void start(UUID id, long offset, JobStart start) {
-        JobDefinition job = jobs.get(start.getJobId());
+    private void start(ApplyBatch batch, UUID id, long offset, JobStart start) {
+        JobDefinition job = batch.job(start.getJobId());
         if (job == null) {
-            refuse(id, offset, "unknown job '" + start.getJobId() + "'");
+            refuse(batch, id, offset, "unknown job '" + start.getJobId() + "'");
+            return;
+        }
+        String trigger = id.toString();
+        if (reporter.spool().stats().full()) {
+            // new work is refused while the outbox is full; the acknowledgement and the SKIPPED report say why, from
+            // the reserve (they are small and rare: starts need instructions, which need the broker)
+            done(batch, id, offset, List.of(), Priority.RESERVED);
+            batch.append(reporter.skipped(job, trigger, reporter.outboxFull(), Priority.RESERVED));
             return;
         }
         UUID runId = UUID.randomUUID();
-        JobRun run = executor.reserve(runId, job, id.toString(), start.getStartStepId());
+        JobRun run = executor.reserve(runId, job, trigger, start.getStartStepId());
         if (run == null) {
-            done(id, offset, List.of());
             JobRun current = executor.current(job.getJobId());
-            reporter.skipped(job, id.toString(), current == null ? null : current.runId());
+            done(batch, id, offset, List.of());
+            batch.append(reporter.skipped(job, trigger, StatusReporter.alreadyRunning(current == null ? null
+                    : current.runId()), Priority.NORMAL));
+            return;
+        }
+        batch.rollback(() -> executor.release(run));
+        done(batch, id, offset, store.putRun(AgentStore.run(runId, job.getJobId(), AgentStore.PENDING, trigger,
+                start.getStartStepId())));
+        batch.effect(() -> executor.start(run));
+    }
+
+    private void stop(ApplyBatch batch, UUID id, long offset, String jobId) {
+        if (executor.current(jobId) == null) {
+            refuse(batch, id, offset, "job '" + jobId + "' is not running");
+            return;
+        }
+        // cancel BEFORE acknowledging: an acknowledged STOP has happened
+        if (!executor.cancel(jobId)) { // WIRE: cancelAndAwait(jobId, STOP_TIMEOUT)
+            refuse(batch, id, offset, "job '" + jobId + "' was canceled but its processes did not end within "
+                    + STOP_TIMEOUT);
+            return;
+        }
+        done(batch, id, offset, List.of());
+    }
+
+    @Override
+    public void undecodable(long offset, InstructionHeader header, String reason, ApplyBatch batch) {
+        notAnInstruction(batch, offset, header, "undecodable instruction: " + reason);
+    }
+
+    @Override
+    public void unsupported(long offset, InstructionHeader header, String reason, ApplyBatch batch) {
+        notAnInstruction(batch, offset, header, reason + ": not supported by this agent version ("
+                + agentVersion + ")");
+    }
+
+    /** Acknowledged FAILED (by its header's id when readable) and counted; the loop dead-lettered it already. */
+    private void notAnInstruction(ApplyBatch batch, long offset, InstructionHeader header, String error) {
+        long total = state.undecodable() + batch.undecodable();
+        log.warn("Record at offset {} is not an instruction this agent can apply ({} so far): {}", offset, total,
+                error);
+        UUID id = header == null ? StatusReporter.UNDECODABLE : header.getInstructionId();
+        batch.offset(offset);
+        batch.append(reporter.ack(id, offset, error, List.of(AgentMeta.undecodable(total)), Priority.NORMAL));
+        batch.effect(() -> state.undecodable(Math.max(state.undecodable(), total)));
+    }
+
+    @Override
+    public void failed(SpecificRecord instruction, long offset, RuntimeException error, ApplyBatch batch) {
+        UUID id = MessageFamily.INSTRUCTION.<InstructionHeader>header(instruction).getInstructionId();
+        log.error("Instruction {} at offset {} failed unexpectedly; acknowledging it as FAILED", id, offset, error);
+        batch.offset(offset);
+        batch.append(reporter.ack(id, offset, "cannot apply " + MessageFamily.typeName(instruction) + ": " + error,
+                List.of(), Priority.NORMAL));
+    }
+
+    @Override
+    public void commit(ApplyBatch batch) {
+        if (batch.isEmpty()) {
             return;
         }
         try {
-            done(id, offset, store.putRun(AgentStore.run(runId, job.getJobId(), AgentStore.PENDING, id.toString(),
-                    start.getStartStepId())));
+            reporter.reportAll(batch.appends());
         } catch (RuntimeException e) {
-            executor.release(run);
+            batch.rollbacks().forEach(Runnable::run);
+            batch.settled(true); // rolled back: nothing left to give back
             throw e;
         }
-        executor.start(run);
-    }
-
-    @Override
-    public void undecodable(long offset, InstructionHeader header, String reason) {
-        refuse(idOf(header), offset, "undecodable instruction: " + reason);
-    }
-
-    @Override
-    public void unsupported(long offset, InstructionHeader header, String reason) {
-        refuse(idOf(header), offset, reason + ": not supported by this agent version (" + agentVersion + ")");
-    }
-
-    @Override
-    public void failed(SpecificRecord instruction, long offset, RuntimeException error) {
-        UUID id = MessageFamily.INSTRUCTION.<InstructionHeader>header(instruction).getInstructionId();
-        if (isApplied(offset)) {
-            log.error("Instruction {} at offset {} was applied and acknowledged, but then failed", id, offset,
-                    error);
-            return;
+        batch.settled(true);
+        state.lastAppliedOffset(batch.lastOffset());
+        for (Runnable effect : batch.effects()) {
+            try {
+                effect.run();
+            } catch (RuntimeException e) {
+                // acknowledged and durable: what failed is a report after it (e.g. a forced check-in), not the apply
+                log.error("An instruction up to offset {} was applied and acknowledged, but a step after it failed: "
+                        + "{}", batch.lastOffset(), e.toString());
+            }
         }
-        log.error("Instruction {} at offset {} failed unexpectedly; acknowledging it as FAILED", id, offset, error);
-        reporter.ack(id, offset, "cannot apply " + MessageFamily.typeName(instruction) + ": " + error, List.of());
     }
 
     @Override
-    public void tombstone(long offset) {
-        reporter.passOver(offset);
-        log.info("Tombstone at offset {}: nothing to apply, offset recorded as applied", offset);
+    public void lost(long nextOffset, long logStartOffset) {
+        long lost = logStartOffset - nextOffset;
+        long total = state.instructionsLost() + lost;
+        String reason = lost + " instruction(s) at offsets " + nextOffset + ".." + (logStartOffset - 1)
+                + " expired from the topic (retention) before this target read them";
+        reporter.spool().writeState(List.of(AgentMeta.instructionsLost(total), AgentMeta.resyncRequested(reason),
+                AgentStore.appliedOffset(logStartOffset - 1)));
+        state.instructionsLost(total);
+        state.resyncReason(reason);
+        state.lastAppliedOffset(logStartOffset - 1);
+        log.warn("{}: asking the master for a resync", reason);
     }
 
     @Override
-    public boolean isApplied(long offset) {
-        Long last = state.lastAppliedOffset();
-        return last != null && last >= offset;
+    public void positioned(boolean fresh) {
+        state.positioned(true);
+        if (state.resyncReason() != null) {
+            // ask now rather than at the next polling interval; the answer is posted after this position
+            reporter.checkIn(CheckInTrigger.STARTUP, null, zone, agentVersion);
+        }
     }
 
-    private static UUID idOf(InstructionHeader header) {
-        return header == null ? StatusReporter.UNDECODABLE : header.getInstructionId();
+    private void done(ApplyBatch batch, UUID id, long offset, List<StateChange> changes) {
+        done(batch, id, offset, changes, Priority.NORMAL);
     }
 
-    private void done(UUID id, long offset, List<StateChange> changes) {
-        reporter.ack(id, offset, null, changes);
+    private void done(ApplyBatch batch, UUID id, long offset, List<StateChange> changes, Priority priority) {
+        batch.offset(offset);
+        batch.append(reporter.ack(id, offset, null, changes, priority));
     }
 
-    private void refuse(UUID id, long offset, String error) {
+    private void refuse(ApplyBatch batch, UUID id, long offset, String error) {
         log.warn("Instruction {} at offset {} not applied: {}", id, offset, error);
-        reporter.ack(id, offset, error, List.of());
+        batch.offset(offset);
+        batch.append(reporter.ack(id, offset, error, List.of(), Priority.NORMAL));
     }
 }

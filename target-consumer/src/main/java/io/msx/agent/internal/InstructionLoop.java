@@ -1,26 +1,29 @@
 package io.msx.agent.internal;
 
-import io.msx.schemas.DeadLetters;
 import io.msx.MsxRetriableException;
+import io.msx.RetryPolicy;
 import io.msx.avro.InstructionHeader;
+import io.msx.schemas.DeadLetters;
 import io.msx.schemas.Decoded;
 import io.msx.schemas.MessageFamily;
 import io.msx.schemas.MsxCodec;
-import io.msx.spool.OutboxException;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.CloseOptions;
-import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -29,84 +32,110 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The target's consumer thread: waits for the master to create its topic, then handles instructions strictly in
- * offset order, committing the position to Kafka after each batch (so the master reads unread instructions as consumer
- * lag). Each record is decoded by the {@link MsxCodec} and then:
+ * The target's consumer thread: waits for the master to create its topic, chooses where to read from, then handles
+ * instructions strictly in offset order, in batches: the instructions of one poll are applied into one
+ * {@link ApplyBatch}, written as ONE durable outbox write, and only then take effect. Kafka's committed offset (the
+ * master reads unread instructions as this group's lag) follows each batch. Each record is decoded by the
+ * {@link MsxCodec} and then:
  * <ul>
  *   <li>a known instruction is applied; an unexpected error while applying it is acknowledged FAILED with the
  *       error;</li>
- *   <li>bytes that are not an instruction, and an instruction type this agent does not know, are written unchanged to
- *       {@code <topic>.dlq} (waiting for Kafka's acknowledgement) and only then acknowledged FAILED, with the
- *       instruction id when their header could be read;</li>
- *   <li>a tombstone has nothing to apply: its offset is recorded as applied, without an acknowledgement.</li>
+ *   <li>a null record, bytes that are not an instruction, and an instruction type this agent does not know are
+ *       written unchanged to {@code <topic>.dlq} (waiting for Kafka's acknowledgement) and only then acknowledged
+ *       FAILED, with the instruction id when their header could be read, and counted.</li>
  * </ul>
- * A failure that leaves the instruction unacknowledged (the registry, the broker for a dead letter, or the spool for
- * the acknowledgement is unavailable) leaves it unapplied: the loop seeks back to it and tries again after a pause.
- * Nothing kills the loop but {@link #shutdown()}, DEFECT or an error of the consumer itself.
+ * Where it reads from: right after the last instruction applied (from the agent's own store, not Kafka's committed
+ * offset); a fresh installation starts at the END of its topic and asks the master for a resync; when the next offset
+ * is below the topic's log start (instructions expired before they were read) the loss is recorded, reported and a
+ * resync asked for.
  *
- * <p>Owns its {@link Consumer}; the dead-letter producer is the caller's. {@link #shutdown()} is the only call made
- * from another thread.
+ * <p>Failures: a transient one (broker away, a timeout, the outbox full, the registry down) leaves the batch unapplied
+ * and is retried after a back-off from the one {@link RetryPolicy}; committing Kafka's offset is best effort. Anything
+ * else is fatal: {@code onFatal} is told and the loop ends (the agent turns FAILED and its process exits). Only
+ * {@link #shutdown()} and DEFECT end it otherwise.
+ *
+ * <p>Owns its {@link org.apache.kafka.clients.consumer.Consumer}; the dead-letter producer is the caller's.
+ * {@link #shutdown()} and the query methods are the only calls made from other threads.
  */
 public final class InstructionLoop implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(InstructionLoop.class);
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(500);
-    private static final Duration TOPIC_WAIT = Duration.ofSeconds(1);
-    private static final Duration RETRY_BACKOFF = Duration.ofSeconds(1);
-    /** While one instruction keeps failing, every this many retries is logged (the first always is). */
-    private static final int RETRY_LOG_EVERY = 60;
+    private static final Duration BROKER_TIMEOUT = Duration.ofSeconds(5);
+    /** With nothing to read for this long, the broker is asked for the end offset: is it still there? */
+    private static final Duration PROBE_AFTER = Duration.ofSeconds(3);
+    /** While one record keeps failing, every this many retries is logged (the first always is). */
+    private static final int RETRY_LOG_EVERY = 20;
+    /** Reason given for a null record on the topic. */
+    static final String NULL_RECORD = "null record (tombstone): not an instruction";
 
-    /** What the loop does with each decoded record; implemented by {@link InstructionApplier}. */
+    /** What the loop does with decoded records; implemented by {@link InstructionApplier}. */
     public interface Handler {
 
-        /** Applies a known instruction and acknowledges it (APPLIED, or FAILED with why). */
-        void apply(SpecificRecord instruction, long offset);
+        ApplyBatch newBatch();
 
-        /**
-         * Acknowledges FAILED an instruction whose {@link #apply} threw unexpectedly, unless it was acknowledged
-         * before it threw.
-         */
-        void failed(SpecificRecord instruction, long offset, RuntimeException error);
+        /** True for instructions applied alone, once everything before them is durable. */
+        boolean isBarrier(SpecificRecord instruction);
+
+        /** Applies a known instruction into the batch (its acknowledgement included). */
+        void apply(SpecificRecord instruction, long offset, ApplyBatch batch);
+
+        /** Acknowledges FAILED, in the batch, an instruction whose {@link #apply} threw unexpectedly. */
+        void failed(SpecificRecord instruction, long offset, RuntimeException error, ApplyBatch batch);
 
         /** Acknowledges FAILED bytes that are not an instruction; {@code header} is null when unreadable. */
-        void undecodable(long offset, InstructionHeader header, String reason);
+        void undecodable(long offset, InstructionHeader header, String reason, ApplyBatch batch);
 
         /** Acknowledges FAILED an instruction of a type this agent does not know. */
-        void unsupported(long offset, InstructionHeader header, String reason);
+        void unsupported(long offset, InstructionHeader header, String reason, ApplyBatch batch);
 
-        /** Records the offset of a tombstone as applied. */
-        void tombstone(long offset);
+        /** Writes the batch durably, then runs its effects; on a failed write nothing of it happened. */
+        void commit(ApplyBatch batch);
 
-        /** True once the instruction at {@code offset} (or a later one) is durably applied. */
-        boolean isApplied(long offset);
+        /** Instructions in [nextOffset, logStartOffset) expired before they were read: record it, ask a resync. */
+        void lost(long nextOffset, long logStartOffset);
+
+        /** The loop knows where it reads from; {@code fresh} when it started at the end of the topic. */
+        void positioned(boolean fresh);
     }
 
-    private final Consumer<byte[], byte[]> consumer;
+    private final org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
     private final String topic;
+    private final TopicPartition partition;
     private final MsxCodec codec;
     private final Producer<byte[], byte[]> deadLetters;
     private final Duration deadLetterTimeout;
+    private final Clock clock;
+    private final RetryPolicy.Backoff backoff = RetryPolicy.DEFAULT.backoff();
     private final CountDownLatch stopping = new CountDownLatch(1);
     private final CountDownLatch assigned = new CountDownLatch(1);
     private final Long resumeAfter;
     private Handler handler;
-    private long retryingOffset = -1;
-    private int retries;
+    private java.util.function.Consumer<Throwable> onFatal = e -> { };
+    /** Offset of the next record to apply: where the consumer is put back after a failed batch. */
+    private long next = -1;
+    private volatile boolean connected;
+    private volatile Instant lastContact;
+    private boolean oneAtATime;
 
     /**
      * @param deadLetters       sends undecodable and unknown records to {@code <topic>.dlq}
      * @param deadLetterTimeout longest wait for Kafka to acknowledge a dead letter before trying again later
-     * @param resumeAfter       offset of the last instruction applied (from the agent's own store), or null:
-     *                          consuming resumes right after it, whatever Kafka's committed offset says
+     * @param resumeAfter       offset of the last instruction applied (from the agent's own store), or null for a
+     *                          fresh installation, which starts at the end of its topic
      */
-    public InstructionLoop(Consumer<byte[], byte[]> consumer, String topic, MsxCodec codec,
-                           Producer<byte[], byte[]> deadLetters, Duration deadLetterTimeout, Long resumeAfter) {
+    public InstructionLoop(org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer, String topic,
+                           MsxCodec codec, Producer<byte[], byte[]> deadLetters, Duration deadLetterTimeout,
+                           Long resumeAfter, Clock clock) {
         this.consumer = consumer;
         this.topic = topic;
+        this.partition = new TopicPartition(topic, 0);
         this.codec = codec;
         this.deadLetters = deadLetters;
         this.deadLetterTimeout = deadLetterTimeout;
         this.resumeAfter = resumeAfter;
+        this.clock = clock;
+        this.lastContact = clock.instant();
     }
 
     /** Set before {@link #run()}: the applier needs the loop to stop it on DEFECT. */
@@ -114,104 +143,233 @@ public final class InstructionLoop implements Runnable {
         this.handler = handler;
     }
 
+    /** Told, once, of an error the loop cannot go on after; set before {@link #run()}. */
+    public void onFatal(java.util.function.Consumer<Throwable> onFatal) {
+        this.onFatal = onFatal;
+    }
+
     @Override
     public void run() {
         try {
-            TopicPartition partition = new TopicPartition(topic, 0);
             if (!awaitTopic()) {
                 return;
             }
             consumer.assign(List.of(partition));
-            if (resumeAfter != null) {
-                consumer.seek(partition, resumeAfter + 1);
+            if (!position()) {
+                return;
             }
             assigned.countDown();
-            log.info("Consuming instructions from {}{}", topic,
-                    resumeAfter == null ? "" : " after offset " + resumeAfter + " (last applied)");
             while (stopping.getCount() > 0) {
-                ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
-                long next = -1;
-                boolean whole = true;
-                for (ConsumerRecord<byte[], byte[]> record : records) {
-                    // stopping (DEFECT or shutdown): nothing after the current instruction is applied
-                    if (stopping.getCount() == 0 || !handle(record, partition)) {
-                        whole = false; // or seeked back to retry this record after a pause
-                        break;
+                try {
+                    pollOnce();
+                } catch (WakeupException | InterruptException e) {
+                    throw e;
+                } catch (OffsetOutOfRangeException e) {
+                    Long from = e.offsetOutOfRangePartitions().get(partition);
+                    checkRetention(from == null ? next : from);
+                } catch (RuntimeException e) {
+                    if (!RetryPolicy.isTransient(e)) {
+                        throw e;
                     }
-                    next = record.offset() + 1;
-                }
-                if (!records.isEmpty()) {
-                    commit(partition, whole ? consumer.position(partition) : next);
+                    retryLater(e);
                 }
             }
-        } catch (WakeupException e) {
-            // shutdown() woke the consumer up: leave the loop
-        } catch (RuntimeException e) {
-            log.error("Instruction loop for {} stopped on an unexpected error", topic, e);
+        } catch (WakeupException | InterruptException e) {
+            // shutdown() woke the consumer up, or the thread was interrupted: leave
+        } catch (RuntimeException | Error e) {
+            log.error("Instruction loop for {} cannot go on: {}", topic, e.toString(), e);
+            stopping.countDown();
+            onFatal.accept(e);
         } finally {
-            consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+            connected = false;
+            try {
+                consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+            } catch (RuntimeException e) {
+                log.warn("Consumer of {} did not close cleanly: {}", topic, e.toString());
+            }
         }
     }
 
-    /** Handles one record; false when it was not handled yet (seeked back to it, to try again). */
-    private boolean handle(ConsumerRecord<byte[], byte[]> record, TopicPartition partition) {
+    /** Reads one poll's records and applies them in batches; transient failures leave them for the next try. */
+    private void pollOnce() {
+        ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
+        if (records.isEmpty()) {
+            probe();
+            return;
+        }
+        contact();
+        ApplyBatch batch = handler.newBatch();
+        try {
+            for (ConsumerRecord<byte[], byte[]> record : records) {
+                if (stopping.getCount() == 0 || batch.stopsLoop()) {
+                    break; // DEFECT or shutdown: nothing after it is applied
+                }
+                Decoded decoded = codec.decode(MessageFamily.INSTRUCTION, record.topic(), record.partition(),
+                        record.offset(), record.value());
+                boolean barrier = decoded instanceof Decoded.Message m && handler.isBarrier(m.value());
+                if (barrier && !batch.isEmpty()) {
+                    commit(batch);
+                    batch = handler.newBatch();
+                }
+                add(record, decoded, batch);
+                if (barrier || oneAtATime) {
+                    commit(batch);
+                    if (batch.stopsLoop()) {
+                        stopping.countDown();
+                        return;
+                    }
+                    batch = handler.newBatch();
+                }
+            }
+            commit(batch);
+        } catch (RuntimeException e) {
+            if (!batch.settled()) {
+                batch.rollbacks().forEach(Runnable::run); // nothing of it was written: give back what it reserved
+            }
+            throw e;
+        }
+        if (batch.stopsLoop()) {
+            stopping.countDown();
+        }
+    }
+
+    private void add(ConsumerRecord<byte[], byte[]> record, Decoded decoded, ApplyBatch batch) {
         long offset = record.offset();
-        try {
-            Decoded decoded = codec.decode(MessageFamily.INSTRUCTION, record.topic(), record.partition(), offset,
-                    record.value());
-            if (decoded instanceof Decoded.Message message) {
-                apply(message.value(), offset);
-            } else if (decoded instanceof Decoded.UnknownType unknown) {
-                deadLetter(record, unknown.reason());
-                handler.unsupported(offset, header(unknown.header()), unknown.reason());
-            } else if (decoded instanceof Decoded.Malformed malformed) {
-                deadLetter(record, malformed.reason());
-                handler.undecodable(offset, header(malformed.header()), malformed.reason());
-            } else {
-                handler.tombstone(offset);
+        if (decoded instanceof Decoded.Message message) {
+            try {
+                handler.apply(message.value(), offset, batch);
+            } catch (RuntimeException e) {
+                if (RetryPolicy.isTransient(e)) {
+                    throw e;
+                }
+                // not this loop's problem to die of: acknowledged FAILED
+                handler.failed(message.value(), offset, e, batch);
             }
-            // The offset that counts is in RocksDB with the ack; Kafka's copy (for the master's lag) is committed
-            // once per batch.
-            retries = 0;
-            return true;
-        } catch (WakeupException e) {
+        } else if (decoded instanceof Decoded.UnknownType unknown) {
+            deadLetter(record, unknown.reason());
+            handler.unsupported(offset, header(unknown.header()), unknown.reason(), batch);
+        } else if (decoded instanceof Decoded.Malformed malformed) {
+            deadLetter(record, malformed.reason());
+            handler.undecodable(offset, header(malformed.header()), malformed.reason(), batch);
+        } else {
+            deadLetter(record, NULL_RECORD);
+            handler.undecodable(offset, null, NULL_RECORD, batch);
+        }
+    }
+
+    /** Writes the batch; then the committed offset follows, best effort (it only feeds the master's lag). */
+    private void commit(ApplyBatch batch) {
+        if (batch.isEmpty()) {
+            return;
+        }
+        handler.commit(batch);
+        next = batch.lastOffset() + 1;
+        backoff.reset();
+        oneAtATime = false;
+        try {
+            consumer.commitSync(Map.of(partition, new OffsetAndMetadata(next)), BROKER_TIMEOUT);
+        } catch (WakeupException | InterruptException e) {
             throw e;
-        } catch (RuntimeException e) {
-            // retriable (registry, broker, spool unavailable), or not even a FAILED ack could be written
-            if (handler.isApplied(offset)) {
-                // e.g. the check-in after an acknowledged force poll could not be spooled: the instruction is done
-                log.error("Instruction at {}@{} was applied and acknowledged, but a report after it failed: {}",
-                        topic, offset, e.toString());
-                retries = 0;
+        } catch (KafkaException e) {
+            log.debug("Committing offset {} of {} failed (only the master's lag is behind): {}", next, topic,
+                    e.toString());
+        }
+    }
+
+    /**
+     * Puts the consumer back to the first record not applied yet and waits a back-off; the next attempt applies
+     * records one per batch, so one that cannot be written now does not hold back those before it.
+     */
+    private void retryLater(RuntimeException e) {
+        int failures = backoff.failures();
+        Duration pause = backoff.next();
+        if (failures % RETRY_LOG_EVERY == 0) {
+            log.warn("Instructions of {} from offset {} not applied yet (attempt {}), retrying in {} ms: {}", topic,
+                    next, failures + 1, pause.toMillis(), e.toString());
+        }
+        oneAtATime = true;
+        if (RetryPolicy.isTransient(e) && !(e instanceof io.msx.TransientFailure)) {
+            connected = false;
+        }
+        pause(pause);
+        if (next >= 0) {
+            consumer.seek(partition, next);
+        }
+    }
+
+    /**
+     * Chooses where to read from: after the last applied instruction, checked against the log start; a fresh
+     * installation at the end of the topic. Retries while the broker cannot answer.
+     */
+    private boolean position() {
+        while (stopping.getCount() > 0) {
+            try {
+                if (resumeAfter == null && next < 0) {
+                    consumer.seekToEnd(List.of(partition));
+                    next = consumer.position(partition, BROKER_TIMEOUT);
+                    log.info("Consuming instructions from {} at its end (offset {}): a new installation, it waits "
+                            + "for the master's resync", topic, next);
+                    contact();
+                    handler.positioned(true);
+                    return true;
+                }
+                if (next < 0) {
+                    next = resumeAfter + 1;
+                }
+                checkRetention(next);
+                log.info("Consuming instructions from {} at offset {} (after the last applied)", topic, next);
+                handler.positioned(false);
                 return true;
+            } catch (WakeupException | InterruptException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                if (!RetryPolicy.isTransient(e)) {
+                    throw e;
+                }
+                retryLater(e);
             }
-            retryLater(partition, offset, e);
-            return false;
         }
+        return false;
     }
 
-    private void apply(SpecificRecord instruction, long offset) {
+    /** Seeks to {@code from}, or to the log start when instructions before it expired (recording the loss). */
+    private void checkRetention(long from) {
+        long logStart = consumer.beginningOffsets(List.of(partition), BROKER_TIMEOUT).getOrDefault(partition, 0L);
+        contact();
+        if (from < logStart) {
+            handler.lost(from, logStart);
+            from = logStart;
+        }
+        next = from;
+        consumer.seek(partition, from);
+    }
+
+    /** Asks the broker something cheap after a quiet spell: readiness says whether it answers. */
+    private void probe() {
+        if (Duration.between(lastContact, clock.instant()).compareTo(PROBE_AFTER) < 0) {
+            return;
+        }
         try {
-            handler.apply(instruction, offset);
-        } catch (MsxRetriableException | OutboxException e) {
+            consumer.endOffsets(List.of(partition), BROKER_TIMEOUT);
+            contact();
+        } catch (WakeupException | InterruptException e) {
             throw e;
-        } catch (RuntimeException e) {
-            // not this loop's problem to die of: acknowledged FAILED (if that fails too, it is tried again later)
-            handler.failed(instruction, offset, e);
+        } catch (KafkaException e) {
+            if (connected) {
+                log.warn("Broker does not answer for {} ({}); instructions wait until it is back", topic,
+                        e.toString());
+            }
+            connected = false;
+            lastContact = clock.instant();
         }
     }
 
-    private void retryLater(TopicPartition partition, long offset, RuntimeException e) {
-        if (offset != retryingOffset) {
-            retryingOffset = offset;
-            retries = 0;
+    private void contact() {
+        if (!connected && assigned.getCount() == 0) {
+            log.info("Broker answers again for {}", topic);
         }
-        if (retries++ % RETRY_LOG_EVERY == 0) {
-            log.warn("Instruction at {}@{} not handled yet (attempt {}), retrying every {}: {}", topic, offset,
-                    retries, RETRY_BACKOFF, e.toString());
-        }
-        consumer.seek(partition, offset);
-        pause(RETRY_BACKOFF);
+        connected = true;
+        lastContact = clock.instant();
     }
 
     /**
@@ -224,8 +382,7 @@ public final class InstructionLoop implements Runnable {
         String dlq = io.msx.schemas.Topics.deadLetter(record.topic());
         try {
             deadLetters.send(DeadLetters.of(record, reason)).get(deadLetterTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            // the refusal that follows is the WARN line of this event
-            log.debug("Instruction at {}@{} dead-lettered to {}: {}", record.topic(), record.offset(), dlq, reason);
+            log.debug("Record at {}@{} dead-lettered to {}: {}", record.topic(), record.offset(), dlq, reason);
         } catch (ExecutionException e) {
             throw new MsxRetriableException("dead-letter topic " + dlq + " did not take the record: "
                     + e.getCause(), e.getCause());
@@ -245,28 +402,28 @@ public final class InstructionLoop implements Runnable {
         return header instanceof InstructionHeader h ? h : null;
     }
 
-    /**
-     * Commits, for the master's lag only (the agent resumes from its own store), the position after a whole batch
-     * (it lies past transaction markers, which take offsets of their own, so the lag reads 0 once everything is
-     * applied), or the offset after the last record handled when the batch was cut short.
-     */
-    private void commit(TopicPartition partition, long offset) {
-        if (offset >= 0) {
-            consumer.commitSync(Map.of(partition, new OffsetAndMetadata(offset)));
-        }
-    }
-
     private boolean awaitTopic() {
         boolean logged = false;
         while (stopping.getCount() > 0) {
-            if (!consumer.partitionsFor(topic, TOPIC_WAIT).isEmpty()) {
-                return true;
+            try {
+                if (!consumer.partitionsFor(topic, BROKER_TIMEOUT).isEmpty()) {
+                    contact();
+                    return true;
+                }
+                contact();
+                if (!logged) {
+                    log.info("Waiting for the master to create {}", topic);
+                    logged = true;
+                }
+                pause(Duration.ofSeconds(1));
+            } catch (WakeupException | InterruptException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                if (!RetryPolicy.isTransient(e)) {
+                    throw e;
+                }
+                retryLater(e);
             }
-            if (!logged) {
-                log.info("Waiting for the master to create {}", topic);
-                logged = true;
-            }
-            pause(TOPIC_WAIT);
         }
         return false;
     }
@@ -280,7 +437,7 @@ public final class InstructionLoop implements Runnable {
         }
     }
 
-    /** True once the topic exists and is assigned. */
+    /** True once the topic exists, is assigned and the loop knows where it reads from. */
     public boolean awaitAssigned(Duration timeout) throws InterruptedException {
         return assigned.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -288,6 +445,11 @@ public final class InstructionLoop implements Runnable {
     /** True while the loop consumes its topic. */
     public boolean isConsuming() {
         return assigned.getCount() == 0 && stopping.getCount() > 0;
+    }
+
+    /** True while the broker answered the loop lately. */
+    public boolean isConnected() {
+        return connected;
     }
 
     /** Stops after the instruction being applied (called from the loop's own thread, e.g. on DEFECT). */

@@ -29,15 +29,17 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * Builds this target's status events and appends them to its spool, which assigns each its sequence number and
+ * Builds this target's status events and appends them to its outbox, which assigns each its sequence number and
  * writes it in one batch with the state changes it reports. Every event gets its {@link StatusHeader} here (target,
- * the spool's sequence number, the time of the report). Thread-safe: the instruction loop, the check-in scheduler and
- * job runs all report.
+ * installation epoch, the outbox's sequence number, the time of the report). Thread-safe: the instruction loop, the
+ * check-in scheduler and job runs all report.
  */
 public final class StatusReporter {
 
     /** Stands for the id of an instruction whose header could not be read. */
     public static final UUID UNDECODABLE = new UUID(0, 0);
+    /** Longest error kept in an acknowledgement: errors may quote what an instruction carried. */
+    public static final int MAX_ERROR_CHARS = 2_000;
 
     private final String target;
     private final StatusOutbox spool;
@@ -81,7 +83,9 @@ public final class StatusReporter {
 
     /**
      * Appends an event with the state changes it reports; {@link Priority#RESERVED} for events that must be taken
-     * even when the spool refuses new work (outcomes of runs already started, check-ins).
+     * even when the outbox refuses new work (outcomes of runs already started, check-ins).
+     *
+     * @throws io.msx.spool.SpoolFullException when its share of the outbox is used up (nothing appended)
      */
     public long report(Function<StatusHeader, ? extends SpecificRecord> event, List<StateChange> changes,
                        Priority priority) {
@@ -90,12 +94,24 @@ public final class StatusReporter {
         return seq;
     }
 
-    /** The spool append of one event; {@link AgentStore#durable} must be told once it is written. */
+    /**
+     * Appends several events (and their state changes) in one durable write, all or nothing.
+     *
+     * @return their sequence numbers
+     */
+    public long[] reportAll(List<StatusOutbox.Append> appends) {
+        long[] seqs = spool.appendAll(appends);
+        appends.forEach(a -> store.durable(a.changes()));
+        return seqs;
+    }
+
+    /** The outbox append of one event; {@link AgentStore#durable} must be told once it is written. */
     public StatusOutbox.Append append(Function<StatusHeader, ? extends SpecificRecord> event,
                                       List<StateChange> changes, Priority priority) {
         Instant now = now();
+        String epoch = state.epoch();
         return new StatusOutbox.Append(target, s -> codec.encode(statusEvent(event.apply(StatusHeader.newBuilder()
-                .setTarget(target).setSeq(s).setOccurredAt(now).build()))), changes, priority);
+                .setTarget(target).setEpoch(epoch).setSeq(s).setOccurredAt(now).build()))), changes, priority);
     }
 
     private static SpecificRecord statusEvent(SpecificRecord event) {
@@ -105,10 +121,16 @@ public final class StatusReporter {
         return event;
     }
 
+    /**
+     * Sends a check-in from the reserved part of the outbox (the check-in that says the outbox is full must get
+     * through). It asks for a resync while the agent waits for one and its loop has chosen where it reads from.
+     */
     public long checkIn(CheckInTrigger trigger, UUID answersInstruction, ZoneId zone, String agentVersion) {
         OutboxStats stats = spool.stats();
-        // The spool was full since the last check-in if it refused any append in between.
-        boolean full = rejectedAtLastCheckIn.getAndSet(stats.rejectedAppends()) < stats.rejectedAppends();
+        // full now, or refused an append since the last check-in
+        boolean full = stats.full() | rejectedAtLastCheckIn.getAndSet(stats.rejectedAppends())
+                < stats.rejectedAppends();
+        String resync = state.positioned() ? state.resyncReason() : null;
         return report(h -> CheckIn.newBuilder()
                 .setHeader(h)
                 .setTrigger(trigger)
@@ -123,53 +145,67 @@ public final class StatusReporter {
                 .setSpoolOldestAgeMillis(stats.oldestAge().map(Duration::toMillis).orElse(null))
                 .setSpoolFull(full)
                 .setJobInventoryDigest(inventoryDigest.get())
+                .setResyncRequested(resync != null)
+                .setResyncReason(resync)
+                .setInstructionsLost(state.instructionsLost())
+                .setDeadLetteredEvents(stats.deadLettered())
+                .setUndecodableInstructions(state.undecodable())
                 .build(), List.of(), Priority.RESERVED);
     }
-
-    /**
-     * Acknowledges the instruction at {@code offset}: the ack, the offset and the instruction's effect
-     * ({@code changes}) are durable together or not at all.
-     *
-     * @param error null when applied, else why not (the ack is FAILED)
-     */
-    /** Longest error kept in an acknowledgement: errors may quote what an instruction carried. */
-    public static final int MAX_ERROR_CHARS = 2_000;
 
     private static String bounded(String error) {
         return error == null || error.length() <= MAX_ERROR_CHARS ? error
                 : error.substring(0, MAX_ERROR_CHARS) + "... (" + error.length() + " characters)";
     }
 
-    public long ack(UUID instructionId, long offset, String error, List<StateChange> changes) {
+    /**
+     * The acknowledgement of the instruction at {@code offset}, to append with the instruction's effect
+     * ({@code changes}) and its offset: durable together or not at all.
+     *
+     * @param error null when applied, else why not (the ack is FAILED)
+     */
+    public StatusOutbox.Append ack(UUID instructionId, long offset, String error, List<StateChange> changes,
+                                   Priority priority) {
         List<StateChange> all = new ArrayList<>(changes);
         all.add(AgentStore.appliedOffset(offset));
         Instant appliedAt = now();
-        long seq = report(h -> InstructionAck.newBuilder()
+        return append(h -> InstructionAck.newBuilder()
                 .setHeader(h)
                 .setInstructionId(instructionId)
                 .setOffset(offset)
                 .setStatus(error == null ? AckStatus.APPLIED : AckStatus.FAILED)
                 .setError(bounded(error))
                 .setAppliedAt(appliedAt)
-                .build(), all);
-        state.lastAppliedOffset(offset);
-        return seq;
+                .build(), all, priority);
     }
 
-    /** Records {@code offset} as applied with nothing to acknowledge (a tombstone): durably, without an event. */
-    public void passOver(long offset) {
-        spool.writeState(List.of(AgentStore.appliedOffset(offset)));
-        state.lastAppliedOffset(offset);
-    }
-
-    /** Reports a start (instruction or schedule) that found an instance running: skipped, never queued silently. */
-    public long skipped(JobDefinition job, String trigger, UUID runningRunId) {
+    /**
+     * A start (instruction or schedule) that does not run: an instance is already running, or the outbox refuses new
+     * work. Reported SKIPPED with the reason, never queued silently.
+     */
+    public StatusOutbox.Append skipped(JobDefinition job, String trigger, String reason, Priority priority) {
         Instant at = now();
-        return report(h -> JobOutcome.newBuilder().setHeader(h).setRunId(UUID.randomUUID()).setJobId(job.getJobId())
+        return append(h -> JobOutcome.newBuilder().setHeader(h).setRunId(UUID.randomUUID()).setJobId(job.getJobId())
                 .setJobVersion(job.getVersion()).setTrigger(trigger).setStatus(RunStatus.SKIPPED)
-                .setMessage("an instance is already running"
-                        + (runningRunId == null ? "" : " (run " + runningRunId + ")"))
-                .setStartedAt(at).setEndedAt(at).setDurationMillis(0).build());
+                .setMessage(reason).setStartedAt(at).setEndedAt(at).setDurationMillis(0).build(), List.of(),
+                priority);
+    }
+
+    /** Why a start finds the job's slot taken. */
+    public static String alreadyRunning(UUID runningRunId) {
+        return "an instance is already running" + (runningRunId == null ? "" : " (run " + runningRunId + ")");
+    }
+
+    /** Why a start is refused while the outbox is full. */
+    public String outboxFull() {
+        OutboxStats stats = spool.stats();
+        return "status spool full (" + stats.depth() + " events waiting for the broker): new runs are refused until "
+                + "it drains";
+    }
+
+    /** Reports a skipped start at once (schedule firings). */
+    public long skippedNow(JobDefinition job, String trigger, String reason, Priority priority) {
+        return spool.append(skipped(job, trigger, reason, priority));
     }
 
     public Instant now() {

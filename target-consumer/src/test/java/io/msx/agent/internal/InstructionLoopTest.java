@@ -109,6 +109,7 @@ class InstructionLoopTest {
     void setUp() throws Exception {
         consumer.updatePartitions(TOPIC, List.of(new PartitionInfo(TOPIC, 0, null, new Node[0], new Node[0])));
         consumer.updateBeginningOffsets(Map.of(new TopicPartition(TOPIC, 0), 0L));
+        consumer.updateEndOffsets(Map.of(new TopicPartition(TOPIC, 0), 0L));
         StatusSpoolConfig config = new StatusSpoolConfig(Map.of(
                 StatusSpoolConfig.SPOOL_DIR_CONFIG, dir.resolve("spool").toString(),
                 StatusSpoolConfig.SPOOL_STATE_COLUMN_FAMILIES_CONFIG, String.join(",", AgentStore.COLUMN_FAMILIES)));
@@ -118,7 +119,7 @@ class InstructionLoopTest {
         StatusReporter reporter = new StatusReporter("T1", spool, store, codec, Clock.systemUTC(), state);
         executor = new JobExecutor("T1", 1, reporter, Files.createDirectories(dir.resolve("work")),
                 Clock.systemUTC());
-        checkIns = new CheckInScheduler("test-poller", state, trigger -> { });
+        checkIns = new CheckInScheduler("test-poller", state, Clock.systemUTC(), trigger -> { });
         applier = new InstructionApplier("T1", reporter, checkIns, state, ZoneOffset.UTC, VERSION, jobs, executor,
                 () -> loop.stopAfterCurrent());
     }
@@ -135,7 +136,12 @@ class InstructionLoopTest {
     }
 
     private void start(MockProducer<byte[], byte[]> deadLetters, InstructionLoop.Handler handler) {
-        loop = new InstructionLoop(consumer, TOPIC, codec, deadLetters, WAIT, null);
+        start(deadLetters, handler, null);
+    }
+
+    /** {@code resumeAfter} null: a fresh installation, reading from the end of the topic (offset 0 here). */
+    private void start(MockProducer<byte[], byte[]> deadLetters, InstructionLoop.Handler handler, Long resumeAfter) {
+        loop = new InstructionLoop(consumer, TOPIC, codec, deadLetters, WAIT, resumeAfter, Clock.systemUTC());
         loop.handler(handler);
         thread = new Thread(loop, "test-instructions");
         thread.start();
@@ -275,11 +281,11 @@ class InstructionLoopTest {
     void shouldAcknowledgeAnUnexpectedFailureAsFailedAndApplyTheNextInstruction() {
         InstructionLoop.Handler failing = new DelegatingHandler(applier) {
             @Override
-            public void apply(SpecificRecord instruction, long offset) {
+            public void apply(SpecificRecord instruction, long offset, ApplyBatch batch) {
                 if (instruction instanceof SyncTime) {
                     throw new IllegalStateException("clock on fire");
                 }
-                super.apply(instruction, offset);
+                super.apply(instruction, offset, batch);
             }
         };
         UUID sync = UUID.randomUUID();
@@ -305,11 +311,11 @@ class InstructionLoopTest {
         AtomicInteger attempts = new AtomicInteger();
         InstructionLoop.Handler fullOnce = new DelegatingHandler(applier) {
             @Override
-            public void apply(SpecificRecord instruction, long offset) {
+            public void apply(SpecificRecord instruction, long offset, ApplyBatch batch) {
                 if (attempts.incrementAndGet() == 1) {
                     throw new SpoolFullException("spool T1 is full");
                 }
-                super.apply(instruction, offset);
+                super.apply(instruction, offset, batch);
             }
         };
         UUID sync = UUID.randomUUID();
@@ -346,13 +352,70 @@ class InstructionLoopTest {
     }
 
     @Test
-    void shouldRecordATombstoneAsAppliedWithoutAcknowledgingIt() {
-        feed(List.of(record(0, null)));
+    void shouldDeadLetterAcknowledgeAndCountANullRecord() {
+        MockProducer<byte[], byte[]> dlq = producer(true);
+        UUID sync = UUID.randomUUID();
+        feed(List.of(record(0, null), record(1, syncTime(sync))));
+        start(dlq, applier);
+
+        await().atMost(WAIT).alias("two acknowledgements").until(() -> acks().size() == 2);
+        assertThat(acks().get(0).getInstructionId()).isEqualTo(StatusReporter.UNDECODABLE);
+        assertThat(acks().get(0).getStatus()).isEqualTo(AckStatus.FAILED);
+        assertThat(acks().get(0).getError()).contains(InstructionLoop.NULL_RECORD);
+        assertThat(acks().get(1).getInstructionId()).isEqualTo(sync);
+        assertThat(dlq.history()).singleElement().satisfies(dead ->
+                assertThat(header(dead, DeadLetters.REASON_HEADER)).isEqualTo(InstructionLoop.NULL_RECORD));
+        assertThat(state.undecodable()).isEqualTo(1);
+        assertThat(new AgentMeta(spool).undecodable()).as("counted durably, with the ack").isEqualTo(1);
+        assertThat(thread.isAlive()).as("the loop goes on").isTrue();
+    }
+
+    @Test
+    void shouldApplyAJobInsertedAndStartedInTheSameBatchInOneWrite() {
+        UUID insert = UUID.randomUUID();
+        UUID start = UUID.randomUUID();
+        UUID poll = UUID.randomUUID();
+        feed(List.of(
+                record(0, instruction(insert, h -> JobInsert.newBuilder().setHeader(h).setJob(job("a", 0)).build())),
+                record(1, instruction(start, h -> io.msx.avro.instruction.JobStart.newBuilder().setHeader(h)
+                        .setJobId("a").build())),
+                record(2, instruction(poll, h -> io.msx.avro.instruction.SetPollInterval.newBuilder().setHeader(h)
+                        .setIntervalSeconds(42).build()))));
         start(producer(true), applier);
 
-        await().atMost(WAIT).until(() -> Long.valueOf(0).equals(store.appliedOffset()));
-        assertThat(state.lastAppliedOffset()).isZero();
-        assertThat(spool.stats().lastSeq()).as("no status event").isZero();
+        await().atMost(WAIT).alias("three acknowledgements").until(() -> acks().size() == 3);
+        assertThat(acks()).extracting(InstructionAck::getStatus).containsOnly(AckStatus.APPLIED);
+        assertThat(acks()).extracting(InstructionAck::getOffset).containsExactly(0L, 1L, 2L);
+        assertThat(store.appliedOffset()).isEqualTo(2L);
+        assertThat(new AgentMeta(spool).pollInterval()).as("kept for the next start").contains(Duration.ofSeconds(42));
+        assertThat(state.pollInterval()).isEqualTo(Duration.ofSeconds(42));
+        await().atMost(WAIT).alias("the run started after the batch was durable").until(() -> outcomes().stream()
+                .anyMatch(o -> o.getJobId().equals("a") && o.getStatus() == io.msx.avro.status.RunStatus.SUCCEEDED));
+    }
+
+    @Test
+    void shouldRecordInstructionsLostToRetentionAndAskForAResync() {
+        TopicPartition partition = new TopicPartition(TOPIC, 0);
+        consumer.updateBeginningOffsets(Map.of(partition, 5L));
+        consumer.updateEndOffsets(Map.of(partition, 6L));
+        UUID sync = UUID.randomUUID();
+        feed(List.of(record(5, syncTime(sync))));
+        start(producer(true), applier, 1L);
+
+        await().atMost(WAIT).until(() -> acks().size() == 1);
+        assertThat(acks().get(0).getOffset()).isEqualTo(5L);
+        assertThat(state.instructionsLost()).as("offsets 2, 3 and 4 expired").isEqualTo(3);
+        assertThat(state.resyncReason()).contains("3 instruction(s) at offsets 2..4 expired");
+        AgentMeta meta = new AgentMeta(spool);
+        assertThat(meta.instructionsLost()).isEqualTo(3);
+        assertThat(meta.resyncRequested()).isPresent();
+    }
+
+    private List<io.msx.avro.status.JobOutcome> outcomes() {
+        return status.history().stream()
+                .map(r -> ((Decoded.Message) codec.decode(MessageFamily.STATUS, r.topic(), r.value())).value())
+                .filter(io.msx.avro.status.JobOutcome.class::isInstance)
+                .map(io.msx.avro.status.JobOutcome.class::cast).toList();
     }
 
     private static String header(ProducerRecord<byte[], byte[]> record, String name) {
@@ -372,33 +435,48 @@ class InstructionLoopTest {
         }
 
         @Override
-        public void apply(SpecificRecord instruction, long offset) {
-            delegate.apply(instruction, offset);
+        public ApplyBatch newBatch() {
+            return delegate.newBatch();
         }
 
         @Override
-        public void failed(SpecificRecord instruction, long offset, RuntimeException error) {
-            delegate.failed(instruction, offset, error);
+        public boolean isBarrier(SpecificRecord instruction) {
+            return delegate.isBarrier(instruction);
         }
 
         @Override
-        public void undecodable(long offset, InstructionHeader header, String reason) {
-            delegate.undecodable(offset, header, reason);
+        public void apply(SpecificRecord instruction, long offset, ApplyBatch batch) {
+            delegate.apply(instruction, offset, batch);
         }
 
         @Override
-        public void unsupported(long offset, InstructionHeader header, String reason) {
-            delegate.unsupported(offset, header, reason);
+        public void failed(SpecificRecord instruction, long offset, RuntimeException error, ApplyBatch batch) {
+            delegate.failed(instruction, offset, error, batch);
         }
 
         @Override
-        public void tombstone(long offset) {
-            delegate.tombstone(offset);
+        public void undecodable(long offset, InstructionHeader header, String reason, ApplyBatch batch) {
+            delegate.undecodable(offset, header, reason, batch);
         }
 
         @Override
-        public boolean isApplied(long offset) {
-            return delegate.isApplied(offset);
+        public void unsupported(long offset, InstructionHeader header, String reason, ApplyBatch batch) {
+            delegate.unsupported(offset, header, reason, batch);
+        }
+
+        @Override
+        public void commit(ApplyBatch batch) {
+            delegate.commit(batch);
+        }
+
+        @Override
+        public void lost(long nextOffset, long logStartOffset) {
+            delegate.lost(nextOffset, logStartOffset);
+        }
+
+        @Override
+        public void positioned(boolean fresh) {
+            delegate.positioned(fresh);
         }
     }
 }
