@@ -5,6 +5,7 @@ import io.msx.config.MsxClientConfig;
 import org.apache.kafka.common.config.ConfigDef;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 
 /** Configuration of a {@link MasterPublisher}; keys defined once in {@link #CONFIG_DEF}. */
@@ -19,6 +20,10 @@ public final class MasterConfig extends MsxClientConfig {
     public static final String TARGET_TOPIC_MAX_MESSAGE_BYTES_CONFIG = "target.topic.max.message.bytes";
     /** Kafka's default {@code max.message.bytes}: 1 MiB plus the record batch overhead. */
     public static final int DEFAULT_TARGET_TOPIC_MAX_MESSAGE_BYTES = 1_048_588;
+    public static final String TARGET_TOPIC_RETENTION_MS_CONFIG = "target.topic.retention.ms";
+    public static final String TARGET_TOPIC_RETENTION_BYTES_CONFIG = "target.topic.retention.bytes";
+    /** The smallest bounded {@code target.topic.retention.bytes}: a topic must hold a few of its largest records. */
+    public static final long MIN_TARGET_TOPIC_RETENTION_BYTES = 16L * 1024 * 1024;
 
     public static final ConfigDef CONFIG_DEF = withCommonKeys(new ConfigDef())
             .define(MASTER_ID_CONFIG, ConfigDef.Type.STRING, "master-1", new ConfigDef.NonEmptyString(),
@@ -41,7 +46,24 @@ public final class MasterConfig extends MsxClientConfig {
                             + "instructions) when the master creates them; existing topics keep theirs. The master "
                             + "also rejects a command any of whose records would be larger than this less 1 KiB "
                             + "(kept for key, headers and batch overhead), naming the record and the limit, before "
-                            + "it writes anything of it. Raise the agents' decode.max.record.bytes with it.");
+                            + "it writes anything of it. Raise the agents' decode.max.record.bytes with it.")
+            .define(TARGET_TOPIC_RETENTION_MS_CONFIG, ConfigDef.Type.LONG, Duration.ofDays(7).toMillis(),
+                    ConfigDef.Range.atLeast(1000L), ConfigDef.Importance.MEDIUM, "retention.ms of the target topics "
+                            + "and their dead-letter topics (cleanup.policy=delete) when the master creates them; "
+                            + "existing topics keep theirs. An agent offline for longer loses the instructions that "
+                            + "expired meanwhile: it notices, counts them (instructionsLost) and asks the master for "
+                            + "a resync, which posts all its jobs again.")
+            .define(TARGET_TOPIC_RETENTION_BYTES_CONFIG, ConfigDef.Type.LONG, -1L,
+                    ConfigDef.LambdaValidator.with((name, value) -> {
+                        long bytes = (Long) value;
+                        if (bytes != -1 && bytes < MIN_TARGET_TOPIC_RETENTION_BYTES) {
+                            throw new org.apache.kafka.common.config.ConfigException(name, value, "must be -1 "
+                                    + "(no size bound) or at least " + MIN_TARGET_TOPIC_RETENTION_BYTES);
+                        }
+                    }, () -> "-1 or [" + MIN_TARGET_TOPIC_RETENTION_BYTES + ",...]"), ConfigDef.Importance.LOW,
+                    "retention.bytes of each target topic and its dead-letter topic when the master creates them; "
+                            + "-1 bounds them by time only (target.topic.retention.ms), so how long an agent may be "
+                            + "offline without losing instructions does not depend on how busy its topic is.");
 
     public MasterConfig(Map<String, ?> values) {
         super(CONFIG_DEF, values);
@@ -85,5 +107,14 @@ public final class MasterConfig extends MsxClientConfig {
 
     public int targetTopicMaxMessageBytes() {
         return getInt(TARGET_TOPIC_MAX_MESSAGE_BYTES_CONFIG);
+    }
+
+    public Duration targetTopicRetention() {
+        return Duration.ofMillis(getLong(TARGET_TOPIC_RETENTION_MS_CONFIG));
+    }
+
+    /** {@code retention.bytes} of target topics; -1 for no size bound. */
+    public long targetTopicRetentionBytes() {
+        return getLong(TARGET_TOPIC_RETENTION_BYTES_CONFIG);
     }
 }

@@ -91,7 +91,8 @@ public final class MasterPublisher implements AutoCloseable {
         log.info("Master {}: CREATED -> RUNNING (topics {}*)", config.masterId(), topics.prefix());
         String id = config.masterId();
         admin = new TopicAdmin(Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                config.bootstrapServers())), config.replicationFactor(), config.targetTopicMaxMessageBytes());
+                config.bootstrapServers())), config.replicationFactor(), config.targetTopicMaxMessageBytes(),
+                config.targetTopicRetention(), config.targetTopicRetentionBytes());
         Map<String, Integer> own = new LinkedHashMap<>();
         own.put(topics.commands(), config.commandsPartitions());
         own.put(topics.commandResults(), config.commandsPartitions());

@@ -22,16 +22,27 @@ import java.util.List;
  * @param spoolFull its spool refused status events (was full) since the check-in before the last
  * @param clockOffsetMillis target clock minus master clock at the last clock sync; null before one
  * @param unreadInstructions instructions posted to it that it has not applied (consumer lag); null when unknown
- * @param lastSeq highest status sequence number seen from it
+ * @param lastSeq highest status sequence number seen from its current installation
+ * @param epoch id of its current installation (created with its local store); "" from agents that send none, null
+ *              before its first event
+ * @param staleEvents events ignored since the master started because they came from another installation than the
+ *                    current one (a replay of an earlier one, or a clone using the same name)
+ * @param resyncReason why it asks for a resync in its last check-in; null when it does not ask
+ * @param instructionsLost instructions that expired from its topic before it read them, since its store was created
+ * @param deadLetteredEvents status events Kafka refused for good, kept in its local dead-letter store
+ * @param undecodableInstructions records on its topic it could not read, acknowledged FAILED and dead-lettered
  */
 public record TargetView(String name, TargetStatus status, String location, List<String> groups, String agentVersion, String timeZone,
                          int pollingIntervalSeconds, Instant enlistedAt, Instant lastPoll, Instant lastPollReceivedAt,
                          String lastPollTrigger, String lastAnsweredInstructionId, long spoolDepth,
-                         boolean spoolFull, Long clockOffsetMillis, Long unreadInstructions, long lastSeq) {
+                         boolean spoolFull, Long clockOffsetMillis, Long unreadInstructions, long lastSeq,
+                         String epoch, long staleEvents, String resyncReason, long instructionsLost,
+                         long deadLetteredEvents, long undecodableInstructions) {
 
     public TargetView withUnreadInstructions(Long unread) {
         return new TargetView(name, status, location, groups, agentVersion, timeZone, pollingIntervalSeconds, enlistedAt,
                 lastPoll, lastPollReceivedAt, lastPollTrigger, lastAnsweredInstructionId, spoolDepth, spoolFull,
-                clockOffsetMillis, unread, lastSeq);
+                clockOffsetMillis, unread, lastSeq, epoch, staleEvents, resyncReason, instructionsLost,
+                deadLetteredEvents, undecodableInstructions);
     }
 }

@@ -2,6 +2,7 @@ package io.msx.master.cli;
 
 import io.msx.agent.TargetAgent;
 import io.msx.agent.TargetAgentConfig;
+import io.msx.agent.TargetAgentDefectedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -14,7 +15,9 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code msx agent run --name T1}: runs a target agent until SIGTERM, then stops taking instructions and schedule
- * firings, lets running steps finish for up to {@code shutdown.grace.ms}, flushes what it can and closes.
+ * firings, lets running steps finish for up to {@code shutdown.grace.ms}, flushes what it can and closes. Exits 1
+ * when the agent FAILED (a loop could not go on: a supervisor should restart it), 0 when it was defected (also at a
+ * later start, until its data directory is reset), 0 on SIGTERM.
  */
 @Command(name = "run", description = "Run a target agent until stopped (SIGTERM or Ctrl-C).")
 public final class AgentRunCommand implements Callable<Integer> {
@@ -51,8 +54,46 @@ public final class AgentRunCommand implements Callable<Integer> {
         explicit.put(TargetAgentConfig.HTTP_PORT_CONFIG, httpPort);
         TargetAgent agent = new TargetAgent(TargetAgentConfig.load(explicit, config, System.getenv()),
                 Clock.systemUTC());
-        agent.start();
-        RunUntilStopped.await("msx-agent", () -> agent.close(Duration.ofSeconds(30)));
+        try {
+            agent.start();
+        } catch (TargetAgentDefectedException e) {
+            // not an error: a defected target must not come back by itself, and a supervisor must not loop on it
+            System.err.println("msx: " + e.getMessage());
+            return ExitCodes.OK;
+        }
+        Thread hook = new Thread(() -> agent.close(Duration.ofSeconds(30)), "msx-agent-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        TargetAgent.State ended;
+        do {
+            ended = agent.awaitTermination(Duration.ofHours(1));
+        } while (ended == TargetAgent.State.RUNNING);
+        if (ended == TargetAgent.State.FAILED) {
+            // exit non-zero so a supervisor (systemd, Kubernetes) restarts the agent
+            System.err.println("msx: agent " + agent.name() + " failed: " + agent.failure());
+            closeQuietly(agent, hook);
+            return ExitCodes.FAILED;
+        }
+        if (ended == TargetAgent.State.DEFECTED) {
+            System.err.println("msx: agent " + agent.name() + " was defected from the master; it stops and will not "
+                    + "start again until its data directory is reset");
+            closeQuietly(agent, hook);
+            return ExitCodes.OK;
+        }
+        // closed by the shutdown hook (SIGTERM, Ctrl-C): the JVM is exiting already
+        hook.join();
         return ExitCodes.OK;
+    }
+
+    private static void closeQuietly(TargetAgent agent, Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            return; // the JVM is shutting down: the hook closes the agent
+        }
+        try {
+            agent.close(Duration.ofSeconds(30));
+        } catch (RuntimeException e) {
+            System.err.println("msx: agent did not close cleanly: " + e);
+        }
     }
 }

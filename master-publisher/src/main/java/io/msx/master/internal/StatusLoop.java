@@ -2,8 +2,11 @@ package io.msx.master.internal;
 
 import io.msx.schemas.DeadLetters;
 import io.msx.MsxRetriableException;
+import io.msx.avro.CommandHeader;
 import io.msx.avro.StatusHeader;
 import io.msx.avro.TargetRegistration;
+import io.msx.avro.command.ResyncTargets;
+import io.msx.avro.status.CheckIn;
 import io.msx.avro.status.Enlist;
 import io.msx.avro.status.InstructionAck;
 import io.msx.master.MasterException;
@@ -29,6 +32,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -37,16 +42,24 @@ import java.util.concurrent.atomic.AtomicLong;
  * The master's status thread: reads the whole status topic from the beginning (so the views are rebuilt after a
  * restart) and applies each event to the {@link TargetRegistry}. An enlisting target gets its topic and registration
  * before it is registered. No record stops the loop: a tombstone is skipped; an undecodable event, an event of a
- * type this master does not know, an Enlist naming an invalid target, and any event that fails to apply go to the
- * status dead-letter topic with the reason, and the loop goes on. Only an error that is not the event's fault (the
- * registry or broker cannot be reached, or the registry refuses the master) holds a partition back, to try the same
- * event again. Owns its consumer.
+ * type this master does not know, an Enlist naming an invalid target, an event whose seq jumps implausibly far
+ * ({@link TargetRegistry#MAX_SEQ_JUMP}), and any event that fails to apply go to the status dead-letter topic with the
+ * reason, and the loop goes on. Only an error that is not the event's fault (the registry or broker cannot be reached,
+ * or the registry refuses the master) holds a partition back, to try the same event again. Owns its consumer.
+ *
+ * <p>A target that asks for a resync in a check-in (a new installation holding no jobs, or one that lost instructions
+ * to its topic's retention) is answered by a {@link ResyncTargets} command on the commands topic, so the resync takes
+ * the same transactional path as an operator's. Only live check-ins are answered, those past the end offsets the
+ * status topic had when the loop started: the history replayed before them is the past (a target still asking sends
+ * the request again in its next check-in). The {@link TargetRegistry} decides when to ask again.
  */
 public final class StatusLoop implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(StatusLoop.class);
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(500);
     private static final Duration RETRY_BACKOFF = Duration.ofSeconds(1);
+    /** Characters of a target's resync reason kept in the command's issuedBy (the reason comes from the target). */
+    static final int REASON_CHARS = 200;
 
     private final Consumer<byte[], byte[]> consumer;
     private final Producer<byte[], byte[]> deadLetterProducer;
@@ -58,10 +71,13 @@ public final class StatusLoop implements Runnable {
     private final DownloadList downloads;
     private final AtomicLong deadLettered = new AtomicLong();
     private final CountDownLatch stopping = new CountDownLatch(1);
+    /** End offsets of the status partitions when the loop started: records from there on are live. */
+    private Map<TopicPartition, Long> replayEnds = Map.of();
 
     /**
-     * @param deadLetterProducer writes dead letters and the registrations of enlisting targets (not transactional:
-     *                           this loop commits no offsets, it replays the status topic on every start)
+     * @param deadLetterProducer writes dead letters, the registrations of enlisting targets and the resync commands
+     *                           targets ask for (not transactional: this loop commits no offsets, it replays the
+     *                           status topic on every start)
      */
     public StatusLoop(Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> deadLetterProducer, Topics topics,
                       TargetRegistry registry, TargetTopics targetTopics, MsxCodec codec, Clock clock,
@@ -83,6 +99,7 @@ public final class StatusLoop implements Runnable {
                     .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
+            replayEnds = consumer.endOffsets(partitions);
             while (stopping.getCount() > 0) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
                 for (TopicPartition partition : records.partitions()) {
@@ -122,7 +139,7 @@ public final class StatusLoop implements Runnable {
             deadLetter(record, unknown.reason() + ": not supported by this master version");
         } else if (decoded instanceof Decoded.Message message) {
             try {
-                apply(message.value());
+                apply(message.value(), isLive(record));
             } catch (MsxRetriableException | SchemaRegistryException e) {
                 return retryLater(record, e);
             } catch (IllegalArgumentException | MasterException e) {
@@ -137,7 +154,12 @@ public final class StatusLoop implements Runnable {
         return true; // tombstones are skipped
     }
 
-    private void apply(SpecificRecord event) {
+    private boolean isLive(ConsumerRecord<?, ?> record) {
+        Long end = replayEnds.get(new TopicPartition(record.topic(), record.partition()));
+        return end == null || record.offset() >= end;
+    }
+
+    private void apply(SpecificRecord event, boolean live) {
         StatusHeader header = MessageFamily.STATUS.header(event);
         String target = header.getTarget();
         if (event instanceof Enlist enlist && !registry.contains(target)) {
@@ -153,6 +175,35 @@ public final class StatusLoop implements Runnable {
         }
         if (fresh && event instanceof Enlist enlist) {
             log.info("Target {} enlisted (agent {}, zone {})", target, enlist.getAgentVersion(), enlist.getTimeZone());
+        }
+        if (fresh && live && event instanceof CheckIn checkIn && checkIn.getResyncRequested()
+                && registry.claimRequestedResync(target)) {
+            requestResync(target, checkIn.getResyncReason());
+        }
+    }
+
+    /** Publishes a ResyncTargets command for the target; a failed send is retried when the target asks again. */
+    private void requestResync(String target, String reason) {
+        String why = reason == null || reason.isBlank() ? "no reason given"
+                : reason.length() > REASON_CHARS ? reason.substring(0, REASON_CHARS) + "..." : reason;
+        UUID commandId = UUID.randomUUID();
+        ResyncTargets command = ResyncTargets.newBuilder()
+                .setHeader(CommandHeader.newBuilder().setCommandId(commandId)
+                        .setIssuedAt(clock.instant().truncatedTo(ChronoUnit.MILLIS))
+                        .setIssuedBy("master (" + target + " asked: " + why + ")").build())
+                .setTargets(List.of(target)).build();
+        log.info("Target {} asks for a resync ({}): command {}", target, why, commandId);
+        try {
+            deadLetterProducer.send(new ProducerRecord<>(topics.commands(),
+                    commandId.toString().getBytes(StandardCharsets.UTF_8), codec.encode(command)), (metadata, error) -> {
+                        if (error != null) {
+                            log.warn("Resync command {} for {} not written to {}, sent again if it still asks: {}",
+                                    commandId, target, topics.commands(), error.toString());
+                        }
+                    });
+        } catch (RuntimeException e) {
+            log.warn("Cannot write resync command {} for {} to {}, sent again if it still asks: {}", commandId,
+                    target, topics.commands(), e.toString());
         }
     }
 

@@ -11,6 +11,8 @@ import io.msx.master.TargetView;
 import io.msx.schemas.MessageFamily;
 import io.msx.schemas.Topics;
 import org.apache.avro.specific.SpecificRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -23,16 +25,34 @@ import java.util.concurrent.ConcurrentMap;
 
 /**
  * The master's registry of targets and its view of each, fed by status events. Deduplicates by
- * {@code (target, seq)}: a target's events share one partition, in order, so any seq at or below the highest seen is
- * a replay and is ignored. Every name it holds is a valid target name ({@link Topics#requireValidTargetName}), so
- * each has a topic. Thread-safe.
+ * {@code (target, epoch, seq)}: a target's events share one partition, in order, so within the current installation
+ * (epoch; a null epoch from an older agent counts as the epoch {@code ""}) any seq at or below the last one seen is a
+ * replay and is ignored. An Enlist of another epoch is a new installation (a wiped, restored or cloned data directory)
+ * whose seq starts again: the target switches to it. Any other event of an epoch that is not the current one is stale
+ * (the old installation's replay, or a clone using the same name): ignored and counted. A seq more than
+ * {@link #MAX_SEQ_JUMP} beyond the last of its epoch is refused, so a forged or corrupt header cannot make every
+ * genuine event after it look like a replay. Every name it holds is a valid target name
+ * ({@link Topics#requireValidTargetName}), so each has a topic. Thread-safe.
  */
 public final class TargetRegistry {
 
+    private static final Logger log = LoggerFactory.getLogger(TargetRegistry.class);
+
     /** Check-ins a target may miss before it is suspected offline. */
     static final int MISSED_POLLS_BEFORE_SUSPECT = 3;
+    /** Polling intervals of a target after which a resync it still asks for is issued again. */
+    static final int POLLS_BEFORE_RESYNC_REISSUED = 3;
     /** Job runs kept per target for history. */
     static final int HISTORY_PER_TARGET = 200;
+    /**
+     * How far a seq may jump beyond the last seq of its epoch. Within one installation seqs skip only events that never
+     * reached the status topic (dead-lettered by the target), at most what a spool holds: at the default 256 MiB
+     * {@code spool.max.bytes}, and some 30 bytes at least per event, under ten million. A larger jump is a forged or
+     * corrupt header and is refused.
+     */
+    public static final long MAX_SEQ_JUMP = 10_000_000L;
+    /** At most one WARN per target about stale events in this time. */
+    static final Duration STALE_WARNING_INTERVAL = Duration.ofMinutes(1);
 
     private final Clock clock;
     private final ConcurrentMap<String, Entry> targets = new ConcurrentHashMap<>();
@@ -55,8 +75,19 @@ public final class TargetRegistry {
     public void resyncPosted(String target, String lastInstructionId) {
         Entry entry = targets.get(target);
         if (entry != null) {
-            entry.resyncPending(lastInstructionId);
+            entry.resyncPending(lastInstructionId, clock.instant());
         }
+    }
+
+    /**
+     * Whether the master should now resync a target that asks for it (in its last check-in), and if so claims it:
+     * true at most once per {@value #POLLS_BEFORE_RESYNC_REISSUED} of the target's polling intervals, counting every
+     * resync posted to its current installation (an operator's too), so a target that still asks after that gets
+     * another.
+     */
+    public boolean claimRequestedResync(String target) {
+        Entry entry = targets.get(target);
+        return entry != null && entry.claimRequestedResync(clock.instant());
     }
 
     /** Forgets a defected target; its later events are ignored until it enlists again. */
@@ -127,9 +158,11 @@ public final class TargetRegistry {
     /**
      * Applies one status event (a record of the {@link MessageFamily#STATUS} family).
      *
-     * @return false when it was a replay and changed nothing, or concerns a target that is not enlisted
-     * @throws IllegalArgumentException when an Enlist names a target that cannot be a target name, or the record
-     *                                  is not a status event
+     * @return false when it was a replay or stale (of an installation that is not the target's current one) and
+     * changed nothing, or concerns a target that is not enlisted
+     * @throws IllegalArgumentException when an Enlist names a target that cannot be a target name, the seq jumps
+     *                                  more than {@link #MAX_SEQ_JUMP} beyond the last of its epoch (nothing is
+     *                                  changed), or the record is not a status event
      */
     public boolean apply(SpecificRecord event) {
         StatusHeader header = MessageFamily.STATUS.header(event);
@@ -166,7 +199,13 @@ public final class TargetRegistry {
 
     private static final class Entry {
         private final String name;
+        /** The current installation; null before the first event. */
+        private String epoch;
+        /** The installation before the current one, to see two installations alternate. */
+        private String previousEpoch;
         private long lastSeq;
+        private long staleEvents;
+        private Instant staleWarnedAt;
         private final java.util.ArrayDeque<io.msx.master.JobRunView> history = new java.util.ArrayDeque<>();
         private final java.util.Set<String> seenRuns = new java.util.HashSet<>();
         private String location;
@@ -183,14 +222,31 @@ public final class TargetRegistry {
         private long spoolDepth;
         private boolean spoolFull;
         private String resyncAwaiting;
+        /** When a resync was last posted or claimed for the current installation, master clock. */
+        private Instant resyncIssuedAt;
+        private boolean resyncRequested;
+        private String resyncReason;
+        private long instructionsLost;
+        private long deadLetteredEvents;
+        private long undecodableInstructions;
         private Long clockOffsetMillis;
 
         Entry(String name) {
             this.name = name;
         }
 
-        synchronized void resyncPending(String lastInstructionId) {
+        synchronized void resyncPending(String lastInstructionId, Instant now) {
             resyncAwaiting = lastInstructionId;
+            resyncIssuedAt = now;
+        }
+
+        synchronized boolean claimRequestedResync(Instant now) {
+            Duration window = Duration.ofSeconds((long) pollingIntervalSeconds * POLLS_BEFORE_RESYNC_REISSUED);
+            if (!resyncRequested || resyncIssuedAt != null && now.isBefore(resyncIssuedAt.plus(window))) {
+                return false;
+            }
+            resyncIssuedAt = now;
+            return true;
         }
 
         synchronized List<String> groups() {
@@ -216,10 +272,29 @@ public final class TargetRegistry {
         }
 
         synchronized boolean apply(SpecificRecord body, StatusHeader header, Instant now) {
-            if (header.getSeq() <= lastSeq) {
+            String eventEpoch = header.getEpoch() == null ? "" : header.getEpoch();
+            boolean otherEpoch = epoch != null && !epoch.equals(eventEpoch);
+            if (otherEpoch && !(body instanceof Enlist)) {
+                stale(eventEpoch, now);
                 return false;
             }
-            lastSeq = header.getSeq();
+            long seq = header.getSeq();
+            long last = otherEpoch ? 0 : lastSeq; // a new installation counts from 1 again
+            if (seq <= last) {
+                return false;
+            }
+            // The first event seen has nothing to jump from (the status topic's retention may have removed the
+            // earlier ones): it is taken as it is.
+            if (epoch != null && seq - last > MAX_SEQ_JUMP) { // no overflow: seq > last >= 0
+                throw new IllegalArgumentException(String.format("seq %,d of target %s (epoch '%s') jumps more "
+                        + "than %,d beyond its last seq %,d: refused as forged or corrupt", seq, name, eventEpoch,
+                        MAX_SEQ_JUMP, last));
+            }
+            if (otherEpoch) {
+                switchTo(eventEpoch);
+            }
+            epoch = eventEpoch;
+            lastSeq = seq;
             if (registeredAt == null) {
                 registeredAt = now;
             }
@@ -243,6 +318,11 @@ public final class TargetRegistry {
                 pollingIntervalSeconds = checkIn.getPollingIntervalSeconds();
                 spoolDepth = checkIn.getSpoolDepth();
                 spoolFull = checkIn.getSpoolFull();
+                resyncRequested = checkIn.getResyncRequested();
+                resyncReason = checkIn.getResyncRequested() ? checkIn.getResyncReason() : null;
+                instructionsLost = checkIn.getInstructionsLost();
+                deadLetteredEvents = checkIn.getDeadLetteredEvents();
+                undecodableInstructions = checkIn.getUndecodableInstructions();
             } else if (body instanceof ClockReport report) {
                 clockOffsetMillis = Duration.between(report.getMasterTime(), report.getLocalTime()).toMillis();
             } else if (body instanceof JobOutcome outcome) {
@@ -253,6 +333,35 @@ public final class TargetRegistry {
                 }
             }
             return true;
+        }
+
+        /** A new installation enlisted: what the master knew of the previous one's state no longer holds. */
+        private void switchTo(String newEpoch) {
+            if (newEpoch.equals(previousEpoch)) {
+                log.warn("Target {} switched back from epoch '{}' to '{}': two installations (e.g. a cloned data "
+                        + "directory) claim the name {}; stop one of them", name, epoch, newEpoch, name);
+            } else {
+                log.info("Target {} reinstalled: epoch '{}' -> '{}'", name, epoch, newEpoch);
+            }
+            previousEpoch = epoch;
+            resyncIssuedAt = null;
+            resyncRequested = false;
+            resyncReason = null;
+            spoolDepth = 0;
+            spoolFull = false;
+            instructionsLost = 0;
+            deadLetteredEvents = 0;
+            undecodableInstructions = 0;
+        }
+
+        private void stale(String eventEpoch, Instant now) {
+            staleEvents++;
+            if (staleWarnedAt == null || !now.isBefore(staleWarnedAt.plus(STALE_WARNING_INTERVAL))) {
+                staleWarnedAt = now;
+                log.warn("Target {}: ignoring events of epoch '{}', its current installation is epoch '{}' ({} stale "
+                        + "event(s) so far): a replay of an earlier installation, or another installation using the "
+                        + "name", name, eventEpoch, epoch, staleEvents);
+            }
         }
 
         /** Keeps a run once (deduplicated by run id), dropping the oldest beyond the bound. */
@@ -279,14 +388,15 @@ public final class TargetRegistry {
         synchronized TargetView view(Instant now) {
             return new TargetView(name, status(now), location, List.copyOf(groupSet), agentVersion, timeZone, pollingIntervalSeconds,
                     enlistedAt, lastPoll, lastPollReceivedAt, lastPollTrigger, lastAnsweredInstructionId, spoolDepth,
-                    spoolFull, clockOffsetMillis, null, lastSeq);
+                    spoolFull, clockOffsetMillis, null, lastSeq, epoch, staleEvents, resyncReason, instructionsLost,
+                    deadLetteredEvents, undecodableInstructions);
         }
 
         private TargetStatus status(Instant now) {
             if (spoolFull) {
                 return TargetStatus.BLOCKED;
             }
-            if (resyncAwaiting != null) {
+            if (resyncAwaiting != null || resyncRequested) {
                 return TargetStatus.RESYNC_PENDING;
             }
             Instant seen = lastPollReceivedAt != null ? lastPollReceivedAt : registeredAt;

@@ -14,6 +14,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -34,16 +35,23 @@ public final class TopicAdmin implements AutoCloseable {
     private final Admin admin;
     private final short replicationFactor;
     private final int maxMessageBytes;
+    private final Duration targetRetention;
+    private final long targetRetentionBytes;
     private final Set<String> known = ConcurrentHashMap.newKeySet();
 
     /**
-     * @param maxMessageBytes {@code max.message.bytes} of the topics whose records the master bounds by its record
-     *                        limit (target topics, msx.jobs, msx.targets), see {@link RecordLimit}
+     * @param maxMessageBytes      {@code max.message.bytes} of the topics whose records the master bounds by its
+     *                             record limit (target topics, msx.jobs, msx.targets), see {@link RecordLimit}
+     * @param targetRetention      {@code retention.ms} of target topics and their dead-letter topics
+     * @param targetRetentionBytes {@code retention.bytes} of target topics and their dead-letter topics, -1 for none
      */
-    public TopicAdmin(Admin admin, short replicationFactor, int maxMessageBytes) {
+    public TopicAdmin(Admin admin, short replicationFactor, int maxMessageBytes, Duration targetRetention,
+                      long targetRetentionBytes) {
         this.admin = admin;
         this.replicationFactor = replicationFactor;
         this.maxMessageBytes = maxMessageBytes;
+        this.targetRetention = targetRetention;
+        this.targetRetentionBytes = targetRetentionBytes;
     }
 
     /** The {@code max.message.bytes} setting of topics the master bounds by its record limit. */
@@ -52,8 +60,26 @@ public final class TopicAdmin implements AutoCloseable {
     }
 
     /**
-     * Creates the target topics that do not exist yet: one partition, {@code max.message.bytes} as configured; and
-     * each one's dead-letter topic (one partition, broker defaults), where its agent keeps the records it refused.
+     * The settings of the dead-letter topics of target topics: deleted after the configured retention, by time and
+     * size, whatever the broker's defaults.
+     */
+    Map<String, String> targetDeadLetterConfigs() {
+        return Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
+                TopicConfig.RETENTION_MS_CONFIG, Long.toString(targetRetention.toMillis()),
+                TopicConfig.RETENTION_BYTES_CONFIG, Long.toString(targetRetentionBytes));
+    }
+
+    /** The settings of target topics: those of their dead-letter topics, and {@code max.message.bytes}. */
+    Map<String, String> targetTopicConfigs() {
+        Map<String, String> configs = new HashMap<>(targetDeadLetterConfigs());
+        configs.putAll(boundedRecordConfigs());
+        return configs;
+    }
+
+    /**
+     * Creates the target topics that do not exist yet: one partition, {@link #targetTopicConfigs()}; and each one's
+     * dead-letter topic (one partition, {@link #targetDeadLetterConfigs()}), where its agent keeps the records it
+     * refused. Existing topics keep their settings.
      *
      * @throws MsxRetriableException when the broker did not answer in time (try again)
      * @throws MasterException       when the broker refused to create one
@@ -61,10 +87,10 @@ public final class TopicAdmin implements AutoCloseable {
     public void ensureTargetTopics(Collection<String> topicNames) {
         Map<String, Integer> partitions = new HashMap<>();
         topicNames.forEach(t -> partitions.put(t, 1));
-        ensure(partitions, boundedRecordConfigs());
+        ensure(partitions, targetTopicConfigs());
         Map<String, Integer> deadLetters = new HashMap<>();
         topicNames.forEach(t -> deadLetters.put(io.msx.schemas.Topics.deadLetter(t), 1));
-        ensure(deadLetters, Map.of());
+        ensure(deadLetters, targetDeadLetterConfigs());
     }
 
     /**

@@ -4,6 +4,7 @@ import io.msx.schemas.InMemorySchemaRegistry;
 import io.msx.schemas.DeadLetters;
 import io.msx.avro.StatusHeader;
 import io.msx.avro.TargetRegistration;
+import io.msx.avro.command.ResyncTargets;
 import io.msx.avro.status.CheckIn;
 import io.msx.avro.status.CheckInTrigger;
 import io.msx.avro.status.Enlist;
@@ -79,9 +80,60 @@ class StatusLoopTest {
                 r -> assertThat(r).isEqualTo("cannot apply Enlist: java.lang.IllegalStateException: boom"));
     }
 
+    @Test
+    void shouldRefuseAnImplausibleSeqToTheDeadLetterTopicAndApplyTheTargetsNextEvent() {
+        StatusLoop loop = loop();
+
+        run(loop, codec.encode(enlist("T1", 1)), codec.encode(checkIn("T1", Long.MAX_VALUE)),
+                codec.encode(checkIn("T1", 2)));
+
+        assertThat(registry.view("T1").orElseThrow().lastSeq()).isEqualTo(2);
+        assertThat(loop.deadLettered()).isEqualTo(1);
+        assertThat(deadLetterReasons()).singleElement().asString()
+                .contains("seq 9,223,372,036,854,775,807 of target T1").contains("refused as forged or corrupt");
+    }
+
+    @Test
+    void shouldAskForOneResyncWhenALiveCheckInRequestsItButNotForReplayedOnes() {
+        StatusLoop loop = loop();
+
+        run(loop, 2, codec.encode(enlist("T1", 1)), codec.encode(asking("T1", 2)), // the replayed history
+                codec.encode(asking("T1", 3)), codec.encode(asking("T1", 4)));
+
+        List<ProducerRecord<byte[], byte[]>> commands = producer.history().stream()
+                .filter(r -> r.topic().equals(topics.commands())).toList();
+        assertThat(commands).as("one command: the second live request is within 3 polling intervals").hasSize(1);
+        ResyncTargets resync = codec.decodeAs(ResyncTargets.class, topics.commands(), -1, -1,
+                commands.get(0).value());
+        assertThat(resync.getTargets()).containsExactly("T1");
+        assertThat(resync.getHeader().getIssuedBy()).isEqualTo("master (T1 asked: new installation)");
+        assertThat(new String(commands.get(0).key(), StandardCharsets.UTF_8))
+                .isEqualTo(resync.getHeader().getCommandId().toString());
+        assertThat(registry.view("T1").orElseThrow().status()).isEqualTo(io.msx.master.TargetStatus.RESYNC_PENDING);
+    }
+
+    @Test
+    void shouldNotAskForAResyncWhenOnlyReplayedCheckInsRequestedIt() {
+        run(loop(), 3, codec.encode(enlist("T1", 1)), codec.encode(asking("T1", 2)), codec.encode(asking("T1", 3)),
+                codec.encode(checkIn("T1", 4)));
+
+        assertThat(producer.history()).noneMatch(r -> r.topic().equals(topics.commands()));
+    }
+
+    private StatusLoop loop() {
+        return new StatusLoop(consumer, producer, topics, registry, topicsCreated::addAll, codec, clock,
+                new DownloadList());
+    }
+
     private void run(StatusLoop loop, byte[]... values) {
+        run(loop, 0, values);
+    }
+
+    /** Runs the loop over {@code values}; the first {@code replayed} of them were on the topic when it started. */
+    private void run(StatusLoop loop, long replayed, byte[]... values) {
         consumer.updatePartitions(topics.status(), List.of(new PartitionInfo(topics.status(), 0, null, null, null)));
         consumer.updateBeginningOffsets(Map.of(status, 0L));
+        consumer.updateEndOffsets(Map.of(status, replayed));
         consumer.schedulePollTask(() -> {
             for (int i = 0; i < values.length; i++) {
                 consumer.addRecord(new ConsumerRecord<>(status.topic(), 0, i, "T1".getBytes(StandardCharsets.UTF_8),
@@ -112,6 +164,11 @@ class StatusLoopTest {
         return CheckIn.newBuilder().setHeader(header(target, seq)).setTrigger(CheckInTrigger.FORCED)
                 .setLocalTime(clock.instant()).setTimeZone("UTC").setAgentVersion("1").setPollingIntervalSeconds(60)
                 .build();
+    }
+
+    private SpecificRecord asking(String target, long seq) {
+        return CheckIn.newBuilder((CheckIn) checkIn(target, seq)).setTrigger(CheckInTrigger.SCHEDULED)
+                .setResyncRequested(true).setResyncReason("new installation").build();
     }
 
     /** A status event of a type a newer agent sends and this master does not know. */

@@ -24,9 +24,14 @@ class TargetRegistryTest {
     private final ManualClock clock = new ManualClock(Instant.parse("2026-11-25T10:00:00Z"));
     private final TargetRegistry registry = new TargetRegistry(clock);
 
-    /** A status event: the body with its header set for {@code target} and {@code seq}. */
+    /** A status event: the body with its header set for {@code target} and {@code seq}, without an epoch. */
     private static SpecificRecord event(String target, long seq, SpecificRecord body) {
-        body.put(0, StatusHeader.newBuilder().setTarget(target).setSeq(seq)
+        return event(target, null, seq, body);
+    }
+
+    /** A status event of the installation {@code epoch}. */
+    private static SpecificRecord event(String target, String epoch, long seq, SpecificRecord body) {
+        body.put(0, StatusHeader.newBuilder().setTarget(target).setSeq(seq).setEpoch(epoch)
                 .setOccurredAt(Instant.parse("2026-11-25T10:00:00Z")).build());
         return body;
     }
@@ -115,5 +120,94 @@ class TargetRegistryTest {
         registry.forgetUnregistered(java.util.Set.of("T3"));
 
         assertThat(registry.names()).as("T1 enlisted itself, T3 is registered").containsExactly("T1", "T3");
+    }
+
+    @Test
+    void shouldSwitchToANewInstallationWhenItEnlistsAndIgnoreTheOldOnesEventsAfterwards() {
+        registry.apply(event("T1", "old", 1, enlist(60)));
+        registry.apply(event("T1", "old", 1000, checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 0)));
+
+        assertThat(registry.apply(event("T1", "new", 1, enlist(30)))).as("reinstalled T1 enlists").isTrue();
+        Instant polled = clock.instant().plusSeconds(5);
+        assertThat(registry.apply(event("T1", "new", 2, checkIn(CheckInTrigger.STARTUP, polled, 0)))).isTrue();
+        assertThat(registry.apply(event("T1", "new", 3, checkIn(CheckInTrigger.FORCED, polled.plusSeconds(1), 0))))
+                .isTrue();
+        assertThat(registry.apply(event("T1", "old", 1001, checkIn(CheckInTrigger.SCHEDULED, polled.plusSeconds(9),
+                7)))).as("the old installation's event after the switch").isFalse();
+
+        TargetView view = registry.view("T1").orElseThrow();
+        assertThat(view.epoch()).isEqualTo("new");
+        assertThat(view.lastSeq()).isEqualTo(3);
+        assertThat(view.lastPoll()).isEqualTo(polled.plusSeconds(1));
+        assertThat(view.lastPollTrigger()).isEqualTo("FORCED");
+        assertThat(view.spoolDepth()).isZero();
+        assertThat(view.staleEvents()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldTreatAMissingEpochAsItsOwnInstallation() {
+        registry.apply(event("T1", null, 1, enlist(60)));
+        registry.apply(event("T1", null, 50, checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 0)));
+
+        assertThat(registry.apply(event("T1", "e1", 1, enlist(60)))).as("upgraded agent with an epoch").isTrue();
+        assertThat(registry.apply(event("T1", null, 51, checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 0))))
+                .isFalse();
+        assertThat(registry.view("T1").orElseThrow().epoch()).isEqualTo("e1");
+    }
+
+    @Test
+    void shouldRefuseAnImplausibleSeqJumpWithoutAdvancingTheSeq() {
+        registry.apply(event("T1", "e1", 1, enlist(60)));
+        registry.apply(event("T1", "e1", 5, checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 0)));
+
+        assertThatThrownBy(() -> registry.apply(event("T1", "e1", Long.MAX_VALUE,
+                checkIn(CheckInTrigger.FORCED, clock.instant(), 0))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("target T1")
+                .hasMessageContaining("refused as forged or corrupt");
+        assertThatThrownBy(() -> registry.apply(event("T1", "e2", TargetRegistry.MAX_SEQ_JUMP + 1, enlist(60))))
+                .as("a new installation counts from 1").isInstanceOf(IllegalArgumentException.class);
+
+        assertThat(registry.apply(event("T1", "e1", 6, checkIn(CheckInTrigger.FORCED, clock.instant(), 0)))).isTrue();
+        assertThat(registry.apply(event("T1", "e1", 6 + TargetRegistry.MAX_SEQ_JUMP,
+                checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 0)))).as("the largest plausible jump").isTrue();
+        TargetView view = registry.view("T1").orElseThrow();
+        assertThat(view.epoch()).isEqualTo("e1");
+        assertThat(view.lastSeq()).isEqualTo(6 + TargetRegistry.MAX_SEQ_JUMP);
+    }
+
+    @Test
+    void shouldBeResyncPendingWhileTheTargetAsksAndClaimTheResyncOncePerThreePollingIntervals() {
+        registry.apply(event("T1", "e1", 1, enlist(60)));
+        registry.apply(event("T1", "e1", 2, asking(clock.instant())));
+        TargetView view = registry.view("T1").orElseThrow();
+        assertThat(view.status()).isEqualTo(TargetStatus.RESYNC_PENDING);
+        assertThat(view.resyncReason()).isEqualTo("new installation");
+        assertThat(view.instructionsLost()).isEqualTo(4);
+
+        assertThat(registry.claimRequestedResync("T1")).isTrue();
+        clock.advance(Duration.ofSeconds(179));
+        registry.apply(event("T1", "e1", 3, asking(clock.instant())));
+        assertThat(registry.claimRequestedResync("T1")).as("within 3 polling intervals").isFalse();
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(registry.claimRequestedResync("T1")).as("still asking after 3 polling intervals").isTrue();
+
+        registry.apply(event("T1", "e1", 4, checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 0)));
+        assertThat(registry.view("T1").orElseThrow().status()).isEqualTo(TargetStatus.NORMAL);
+        clock.advance(Duration.ofMinutes(10));
+        assertThat(registry.claimRequestedResync("T1")).as("no longer asking").isFalse();
+    }
+
+    @Test
+    void shouldNotClaimAResyncRightAfterOnePosted() {
+        registry.apply(event("T1", "e1", 1, enlist(60)));
+        registry.resyncPosted("T1", java.util.UUID.randomUUID().toString());
+        registry.apply(event("T1", "e1", 2, asking(clock.instant())));
+
+        assertThat(registry.claimRequestedResync("T1")).isFalse();
+    }
+
+    private static CheckIn asking(Instant at) {
+        return CheckIn.newBuilder(checkIn(CheckInTrigger.SCHEDULED, at, 0)).setResyncRequested(true)
+                .setResyncReason("new installation").setInstructionsLost(4).build();
     }
 }

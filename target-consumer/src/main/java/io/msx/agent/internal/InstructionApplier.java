@@ -310,7 +310,12 @@ public final class InstructionApplier implements InstructionLoop.Handler {
     }
 
     @Override
-    public void positioned(boolean fresh) {
+    public void positioned(boolean fresh, long next) {
+        if (fresh) {
+            // instructions before this position are the old installation's: the resync replaces them
+            reporter.spool().writeState(List.of(AgentStore.appliedOffset(next - 1)));
+            state.lastAppliedOffset(next - 1);
+        }
         state.positioned(true);
         if (state.resyncReason() != null) {
             // ask now rather than at the next polling interval; the answer is posted after this position

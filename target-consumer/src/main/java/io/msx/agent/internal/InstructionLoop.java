@@ -95,8 +95,12 @@ public final class InstructionLoop implements Runnable {
         /** Instructions in [nextOffset, logStartOffset) expired before they were read: record it, ask a resync. */
         void lost(long nextOffset, long logStartOffset);
 
-        /** The loop knows where it reads from; {@code fresh} when it started at the end of the topic. */
-        void positioned(boolean fresh);
+        /**
+         * The loop knows where it reads from: {@code next}; {@code fresh} when a new installation chose the end of
+         * the topic (the handler stores it as the position to resume from, so a restart does not skip what is posted
+         * after it).
+         */
+        void positioned(boolean fresh, long next);
     }
 
     private final org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
@@ -310,7 +314,7 @@ public final class InstructionLoop implements Runnable {
                     log.info("Consuming instructions from {} at its end (offset {}): a new installation, it waits "
                             + "for the master's resync", topic, next);
                     contact();
-                    handler.positioned(true);
+                    handler.positioned(true, next);
                     return true;
                 }
                 if (next < 0) {
@@ -318,7 +322,7 @@ public final class InstructionLoop implements Runnable {
                 }
                 checkRetention(next);
                 log.info("Consuming instructions from {} at offset {} (after the last applied)", topic, next);
-                handler.positioned(false);
+                handler.positioned(false, next);
                 return true;
             } catch (WakeupException | InterruptException e) {
                 throw e;

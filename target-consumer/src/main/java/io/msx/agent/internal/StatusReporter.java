@@ -131,6 +131,7 @@ public final class StatusReporter {
         boolean full = stats.full() | rejectedAtLastCheckIn.getAndSet(stats.rejectedAppends())
                 < stats.rejectedAppends();
         String resync = state.positioned() ? state.resyncReason() : null;
+        Long applied = state.lastAppliedOffset();
         return report(h -> CheckIn.newBuilder()
                 .setHeader(h)
                 .setTrigger(trigger)
@@ -139,7 +140,7 @@ public final class StatusReporter {
                 .setTimeZone(zone.getId())
                 .setAgentVersion(agentVersion)
                 .setPollingIntervalSeconds((int) state.pollInterval().toSeconds())
-                .setLastAppliedOffset(state.lastAppliedOffset())
+                .setLastAppliedOffset(applied == null || applied < 0 ? null : applied)
                 .setRunningJobs(runningJobs.get())
                 .setSpoolDepth(stats.depth())
                 .setSpoolOldestAgeMillis(stats.oldestAge().map(Duration::toMillis).orElse(null))

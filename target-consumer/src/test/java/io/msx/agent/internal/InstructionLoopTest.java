@@ -196,8 +196,9 @@ class InstructionLoopTest {
 
         await().atMost(WAIT).until(() -> dlq.history().size() == 1);
         assertThat(state.lastAppliedOffset()).as("not acknowledged while Kafka has not taken the dead letter")
-                .isNull();
-        assertThat(store.appliedOffset()).isNull();
+                .isEqualTo(-1L);
+        assertThat(store.appliedOffset()).as("a fresh installation's position: before offset 0").isEqualTo(-1L);
+        assertThat(acks()).isEmpty();
         dlq.completeNext();
         await().atMost(WAIT).until(() -> dlq.history().size() == 2);
         dlq.completeNext();
@@ -269,7 +270,7 @@ class InstructionLoopTest {
         consumer.schedulePollTask(() -> consumer.addRecord(garbage)); // fetched again after the loop seeks back
         dlq.errorNext(new TimeoutException("broker unreachable"));
         await().atMost(WAIT).alias("dead letter sent again").until(() -> dlq.history().size() == 2);
-        assertThat(state.lastAppliedOffset()).isNull();
+        assertThat(state.lastAppliedOffset()).isEqualTo(-1L);
         dlq.completeNext();
 
         await().atMost(WAIT).until(() -> acks().size() == 1);
@@ -475,8 +476,8 @@ class InstructionLoopTest {
         }
 
         @Override
-        public void positioned(boolean fresh) {
-            delegate.positioned(fresh);
+        public void positioned(boolean fresh, long next) {
+            delegate.positioned(fresh, next);
         }
     }
 }
