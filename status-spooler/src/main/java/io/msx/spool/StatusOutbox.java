@@ -10,9 +10,12 @@ import java.util.function.LongFunction;
  * in sequence order. An event Kafka refuses for good (too large, unserializable) is moved to the outbox's local
  * dead-letter store, counted in {@link OutboxStats#deadLettered()}, and the events after it go on.
  *
- * <p>The outbox is also where its owner keeps its own state ({@link StateChange}s in the owner's column families),
- * so that a state change and the event reporting it are durable together or not at all. It knows nothing of what
- * that state means.
+ * <p>The outbox is also its owner's database: the owner keeps its own state there ({@link StateChange}s in its own
+ * column families, written atomically with events), so that a state change and the event reporting it are durable
+ * together or not at all. The outbox knows nothing of jobs, nor of what that state means.
+ *
+ * <p>An outbox whose storage fails or whose threads die is FAILED for good: {@link #failure()} says why, and every
+ * append fails naming that reason. Its owner polls {@link #failure()} for its health.
  *
  * <p>Implementations are thread-safe. {@link #close(Duration)} is idempotent.
  */
@@ -63,6 +66,7 @@ public interface StatusOutbox extends AutoCloseable {
      *
      * @return the sequence numbers assigned, in order
      * @throws SpoolFullException when any of them does not fit its share of the capacity; none was appended
+     * @throws OutboxException when they cannot be accepted (closed, FAILED, a state write failed); none was appended
      */
     long[] appendAll(List<Append> appends);
 
@@ -77,6 +81,13 @@ public interface StatusOutbox extends AutoCloseable {
 
     /** How much is waiting to be sent. */
     OutboxStats stats();
+
+    /**
+     * Empty while the outbox is healthy; the reason once it failed for good (a storage write failed, or one of its
+     * threads died). From then on every append fails with an {@link OutboxException} naming it; the owner should
+     * restart. Never blocks.
+     */
+    java.util.Optional<String> failure();
 
     /**
      * Tries to send everything appended so far, waiting at most {@code timeout}.

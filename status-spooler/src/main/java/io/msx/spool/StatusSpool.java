@@ -25,13 +25,21 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongFunction;
 
 /**
- * The durable outbox: every event is written to RocksDB (WAL on, synced, group-committed) before {@link #append}
- * returns, and a relay thread sends spooled events to Kafka in sequence order, deleting each only after Kafka
- * acknowledged it. While the broker is unreachable the spool grows, up to {@code spool.max.bytes}; when the broker is
- * back it drains in order. Sequence numbers survive restarts (stored in the same batch as the events).
+ * The durable outbox, and its owner's database: every event is written to RocksDB (WAL on, synced, group-committed)
+ * before {@link #append} returns, together with the owner's state changes (its own column families, written in the
+ * same batch); a relay thread sends spooled events to Kafka in sequence order, deleting each only after Kafka
+ * acknowledged it. The spool knows nothing of jobs or of what the owner's state means. While the broker is
+ * unreachable the spool grows, up to {@code spool.max.bytes}; when the broker is back it drains in order. Sequence
+ * numbers survive restarts (stored in the same batch as the events). An event Kafka refuses for good is moved to the
+ * local dead-letter store ({@link #deadLetters(int)}) and the events after it go on.
+ *
+ * <p>When its storage fails or one of its threads dies, the spool is FAILED for good: {@link #failure()} names the
+ * reason, logged once at ERROR, and every append from then on fails with an {@link OutboxException} naming it. The
+ * owner polls {@link #failure()} and restarts; undelivered events stay spooled.
  *
  * <p>Threads: {@code msx-spool-<name>-writer} and {@code msx-spool-<name>-relay}. Thread-safe; {@link #append} blocks
  * until the event is durable. {@link #close(Duration)} is idempotent.
@@ -55,6 +63,7 @@ public final class StatusSpool implements StatusOutbox {
     private final AtomicLong depth = new AtomicLong();
     private final AtomicLong bytes = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
+    private final AtomicReference<String> failure = new AtomicReference<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private long nextSeq;
 
@@ -74,19 +83,83 @@ public final class StatusSpool implements StatusOutbox {
         this.metrics = new SpoolMetrics(meters, name, depth::get, bytes::get, () -> {
             Duration age = relayRef[0] == null ? null : relayRef[0].oldestAge();
             return age == null ? 0 : age.toMillis() / 1000.0;
-        });
-        this.relay = new SpoolRelay(store, producer, topic, config.relayBatchSize(), config.retryBackoffMax(),
-                metrics, clock, (events, size) -> {
-                    depth.addAndGet(-events);
-                    bytes.addAndGet(-size);
-                });
+        }, store::deadLetterBytes);
+        this.relay = new SpoolRelay(store, producer, topic, config.relayBatchSize(), config.retryPolicy(),
+                config.deadLetterMaxBytes(), config.deadLetterValueMaxBytes(), metrics, clock,
+                new SpoolRelay.Listener() {
+                    @Override
+                    public void delivered(int events, long size) {
+                        depth.addAndGet(-events);
+                        bytes.addAndGet(-size);
+                    }
+
+                    @Override
+                    public void deadLettered(SpooledEvent event) {
+                        depth.decrementAndGet();
+                        bytes.addAndGet(-event.size());
+                    }
+                }, e -> fail("relay failed: " + e, e));
         relayRef[0] = relay;
-        this.writer = new SpoolWriter(store, config.appendQueueSize(), relay::wake, failed -> {
-            depth.addAndGet(-failed.events().size());
-            bytes.addAndGet(-failed.size());
+        this.writer = new SpoolWriter(store, config.appendQueueSize(), new SpoolWriter.Listener() {
+            @Override
+            public void written() {
+                relay.wake();
+            }
+
+            @Override
+            public void notWritten(SpoolWriter.Pending pending) {
+                depth.addAndGet(-pending.events().size());
+                bytes.addAndGet(-pending.size());
+            }
+
+            @Override
+            public void writeFailed(RuntimeException error) {
+                fail("storage write failed: " + error.getMessage(), error);
+            }
+
+            @Override
+            public String refusal() {
+                String reason = failure.get();
+                return reason == null ? null : "spool " + name + " FAILED: " + reason;
+            }
         });
-        this.writerThread = new Thread(writer, "msx-spool-" + name + "-writer");
-        this.relayThread = new Thread(relay, "msx-spool-" + name + "-relay");
+        String prefix = "msx-spool-" + name;
+        this.writerThread = Threads.supervised(prefix + "-writer", writer,
+                e -> fail("writer thread died: " + e, e));
+        this.relayThread = Threads.supervised(prefix + "-relay", relay,
+                e -> fail("relay thread died: " + e, e));
+    }
+
+    /**
+     * Moves the spool to FAILED, once: appends are refused from now on. Undelivered events stay spooled for the
+     * next start.
+     */
+    private void fail(String reason, Throwable cause) {
+        if (failure.compareAndSet(null, reason)) {
+            log.error("Spool {} FAILED: {}; appends are refused from now on, undelivered events stay spooled; "
+                    + "the owner must restart", name, reason, cause);
+            relay.wake();
+        }
+    }
+
+    /** Empty while healthy; the reason once the spool failed for good. */
+    @Override
+    public Optional<String> failure() {
+        return Optional.ofNullable(failure.get());
+    }
+
+    /**
+     * Up to {@code max} of the oldest dead letters (events Kafka refused for good), in sequence order.
+     *
+     * @throws SpoolStorageException when the spool is closed or the dead-letter store cannot be read
+     */
+    public java.util.List<DeadLetter> deadLetters(int max) {
+        return store.deadLetters(max);
+    }
+
+    /** Bytes held by the dead-letter store, counted against {@code spool.dead.letter.max.bytes}. */
+    public long deadLetterBytes() {
+        return store.deadLetterBytes();
     }
 
     /**
@@ -146,11 +219,12 @@ public final class StatusSpool implements StatusOutbox {
         if (appends.isEmpty()) {
             return new long[0];
         }
+        for (Append append : appends) {
+            checkFamilies(append.changes());
+        }
         SpoolWriter.Pending pending;
         synchronized (appendLock) {
-            if (closed.get()) {
-                throw new OutboxException("spool " + name + " is closed");
-            }
+            checkUsable();
             long now = clock.millis();
             java.util.List<SpooledEvent> events = new java.util.ArrayList<>(appends.size());
             java.util.List<StateChange> changes = new java.util.ArrayList<>();
@@ -177,11 +251,14 @@ public final class StatusSpool implements StatusOutbox {
                     new CompletableFuture<>());
             try {
                 writer.enqueue(pending);
-            } catch (InterruptedException e) {
+            } catch (InterruptedException | RuntimeException e) {
                 // nothing was written: the sequence numbers are given out again
                 nextSeq -= appends.size();
                 depth.addAndGet(-appends.size());
                 bytes.addAndGet(-added);
+                if (e instanceof RuntimeException runtime) {
+                    throw runtime;
+                }
                 Thread.currentThread().interrupt();
                 throw new OutboxException("interrupted before the event was queued; not appended", e);
             }
@@ -193,6 +270,26 @@ public final class StatusSpool implements StatusOutbox {
             seqs[i] = pending.events().get(i).seq();
         }
         return seqs;
+    }
+
+    private void checkUsable() {
+        String reason = failure.get();
+        if (reason != null) {
+            throw new OutboxException("spool " + name + " FAILED: " + reason + "; not appended");
+        }
+        if (closed.get()) {
+            throw new OutboxException("spool " + name + " is closed");
+        }
+    }
+
+    /** A caller's mistake is refused here, before it could fail the writer's whole batch. */
+    private void checkFamilies(java.util.List<StateChange> changes) {
+        for (StateChange change : changes) {
+            if (!store.hasStateFamily(change.columnFamily())) {
+                throw new OutboxException("no state column family '" + change.columnFamily() + "' in spool " + name
+                        + " (declare it in spool.state.column.families); not written");
+            }
+        }
     }
 
     private SpoolFullException refuse(long held, long limit, Priority priority) {
@@ -221,12 +318,11 @@ public final class StatusSpool implements StatusOutbox {
 
     @Override
     public void writeState(java.util.List<StateChange> changes) {
+        checkFamilies(changes);
         SpoolWriter.Pending pending = new SpoolWriter.Pending(java.util.List.of(), java.util.List.copyOf(changes),
                 new CompletableFuture<>());
         synchronized (appendLock) {
-            if (closed.get()) {
-                throw new OutboxException("spool " + name + " is closed");
-            }
+            checkUsable();
             try {
                 writer.enqueue(pending);
             } catch (InterruptedException e) {
@@ -254,7 +350,7 @@ public final class StatusSpool implements StatusOutbox {
             last = nextSeq - 1;
         }
         return new OutboxStats(depth.get(), Optional.ofNullable(depth.get() == 0 ? null : relay.oldestAge()), last,
-                rejected.get(), bytes.get() >= config.maxBytes() - config.reservedBytes(), 0);
+                rejected.get(), bytes.get() >= config.maxBytes() - config.reservedBytes(), store.deadLetteredCount());
     }
 
     /** Bytes held, counted against {@code spool.max.bytes}. */
@@ -266,7 +362,9 @@ public final class StatusSpool implements StatusOutbox {
     public boolean flush(Duration timeout) {
         relay.wake();
         try {
-            return relay.awaitProgress(() -> depth.get() == 0, timeout);
+            // a failed spool may have no relay left: do not wait for it
+            relay.awaitProgress(() -> depth.get() == 0 || !relayThread.isAlive(), timeout);
+            return depth.get() == 0;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return depth.get() == 0;
@@ -279,8 +377,11 @@ public final class StatusSpool implements StatusOutbox {
      */
     @Override
     public void close(Duration timeout) {
-        if (!closed.compareAndSet(false, true)) {
-            return;
+        // under the append lock: no append can be between its closed check and its enqueue
+        synchronized (appendLock) {
+            if (!closed.compareAndSet(false, true)) {
+                return;
+            }
         }
         long deadline = System.nanoTime() + timeout.toNanos();
         RuntimeException first = null;
@@ -301,8 +402,15 @@ public final class StatusSpool implements StatusOutbox {
             Threads.joinUntil(writerThread, System.nanoTime() + Duration.ofSeconds(5).toNanos());
         }
         metrics.close();
-        store.close();
-        lock.close();
+        if (relayThread.isAlive() || writerThread.isAlive()) {
+            // closing RocksDB under a running thread could crash the JVM: leave it to the process's exit
+            log.error("Spool {} closed without releasing its store: thread(s) {} did not stop", name,
+                    java.util.stream.Stream.of(relayThread, writerThread).filter(Thread::isAlive)
+                            .map(Thread::getName).toList());
+        } else {
+            store.close();
+            lock.close();
+        }
         log.info("Spool {} closed: {} event(s) left spooled", name, depth.get());
         if (first != null) {
             throw first;

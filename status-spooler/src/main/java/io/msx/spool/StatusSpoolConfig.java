@@ -18,6 +18,8 @@ public final class StatusSpoolConfig extends AbstractConfig {
     public static final String SPOOL_DELIVERY_TIMEOUT_MS_CONFIG = "spool.delivery.timeout.ms";
     public static final String SPOOL_RETRY_BACKOFF_MAX_MS_CONFIG = "spool.retry.backoff.max.ms";
     public static final String SPOOL_STATE_COLUMN_FAMILIES_CONFIG = "spool.state.column.families";
+    public static final String SPOOL_DEAD_LETTER_MAX_BYTES_CONFIG = "spool.dead.letter.max.bytes";
+    public static final String SPOOL_DEAD_LETTER_VALUE_MAX_BYTES_CONFIG = "spool.dead.letter.value.max.bytes";
 
     public static final ConfigDef CONFIG_DEF = new ConfigDef()
             .define(SPOOL_DIR_CONFIG, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
@@ -37,9 +39,19 @@ public final class StatusSpoolConfig extends AbstractConfig {
                     ConfigDef.Importance.MEDIUM, "How long one send attempt may take before the relay backs off and "
                             + "retries it (the events stay spooled).")
             .define(SPOOL_RETRY_BACKOFF_MAX_MS_CONFIG, ConfigDef.Type.INT, 5_000, ConfigDef.Range.atLeast(10),
-                    ConfigDef.Importance.LOW, "Longest pause between failed send attempts (doubling from 100 ms).")
+                    ConfigDef.Importance.LOW, "Longest pause between failed send attempts (doubling from 100 ms, or "
+                            + "from this when smaller, with up to 20% jitter: io.msx.RetryPolicy).")
             .define(SPOOL_STATE_COLUMN_FAMILIES_CONFIG, ConfigDef.Type.LIST, "", ConfigDef.Importance.LOW,
-                    "Column families the owner keeps its own state in, written atomically with events.");
+                    "Column families the owner keeps its own state in, written atomically with events. "
+                            + "default, events and dead are the spool's own.")
+            .define(SPOOL_DEAD_LETTER_MAX_BYTES_CONFIG, ConfigDef.Type.LONG, 16L * 1024 * 1024,
+                    ConfigDef.Range.atLeast(1024), ConfigDef.Importance.LOW, "Bytes of the local dead-letter store "
+                            + "(events Kafka refused for good) at most; beyond that its oldest entries are evicted, "
+                            + "counted in msx.spool.dead.letters.evicted and logged. The newest is always kept.")
+            .define(SPOOL_DEAD_LETTER_VALUE_MAX_BYTES_CONFIG, ConfigDef.Type.INT, 64 * 1024,
+                    ConfigDef.Range.between(0, 1024 * 1024), ConfigDef.Importance.LOW, "Bytes of a dead-lettered "
+                            + "event's value kept in the dead-letter store at most (a prefix; its original size is "
+                            + "kept too).");
 
     public StatusSpoolConfig(Map<String, ?> values) {
         super(CONFIG_DEF, values, false);
@@ -72,6 +84,21 @@ public final class StatusSpoolConfig extends AbstractConfig {
 
     public java.util.List<String> stateColumnFamilies() {
         return getList(SPOOL_STATE_COLUMN_FAMILIES_CONFIG);
+    }
+
+    public long deadLetterMaxBytes() {
+        return getLong(SPOOL_DEAD_LETTER_MAX_BYTES_CONFIG);
+    }
+
+    public int deadLetterValueMaxBytes() {
+        return getInt(SPOOL_DEAD_LETTER_VALUE_MAX_BYTES_CONFIG);
+    }
+
+    /** The relay's back-off: doubling from 100 ms (or the maximum, when smaller) up to the maximum. */
+    public io.msx.RetryPolicy retryPolicy() {
+        Duration max = retryBackoffMax();
+        Duration initial = Duration.ofMillis(100);
+        return new io.msx.RetryPolicy(initial.compareTo(max) > 0 ? max : initial, max);
     }
 
     public Duration retryBackoffMax() {

@@ -1,8 +1,12 @@
 package io.msx.spool;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.NotEnoughReplicasException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,8 +20,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -38,6 +48,42 @@ class StatusSpoolTest {
 
     private StatusSpool open(MockProducer<byte[], byte[]> producer, long maxBytes) {
         return StatusSpool.open("t", config(maxBytes), () -> producer, "status", Clock.systemUTC(), meters);
+    }
+
+    private StatusSpool open(MockProducer<byte[], byte[]> producer, Map<String, Object> settings) {
+        Map<String, Object> values = new HashMap<>(settings);
+        values.put(StatusSpoolConfig.SPOOL_DIR_CONFIG, dir.toString());
+        return StatusSpool.open("t", new StatusSpoolConfig(values), () -> producer, "status", Clock.systemUTC(),
+                meters);
+    }
+
+    /** Acknowledges every record at once, except those whose value {@code refuse} picks: failed as Kafka would. */
+    private static MockProducer<byte[], byte[]> failingProducer(Predicate<String> refuse,
+                                                                java.util.function.Supplier<RuntimeException> error) {
+        return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
+            @Override
+            public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record,
+                                                            Callback callback) {
+                if (refuse.test(new String(record.value(), StandardCharsets.UTF_8))) {
+                    return CompletableFuture.failedFuture(error.get());
+                }
+                return super.send(record, callback);
+            }
+        };
+    }
+
+    private static MockProducer<byte[], byte[]> tooLargeProducer() {
+        return failingProducer(v -> v.startsWith("big"), () -> new RecordTooLargeException("too large"));
+    }
+
+    private static byte[] big(long seq, int size) {
+        byte[] value = Arrays.copyOf(("big-" + seq + "-").getBytes(StandardCharsets.UTF_8), size);
+        Arrays.fill(value, 8, size, (byte) 'x');
+        return value;
+    }
+
+    private static List<String> sentValues(MockProducer<byte[], byte[]> producer) {
+        return producer.history().stream().map(r -> new String(r.value(), StandardCharsets.UTF_8)).toList();
     }
 
     private static MockProducer<byte[], byte[]> holdingProducer() {
@@ -107,8 +153,8 @@ class StatusSpoolTest {
                     full = e;
                 }
             }
-            // NORMAL appends get spool.max.bytes minus the reserve (at most half of it)
-            assertThat(appended).isBetween(2, 4);
+            // NORMAL appends get spool.max.bytes minus the reserve (at most half of it): 4 events of 123 bytes
+            assertThat(appended).isEqualTo(4);
             assertThat(full).hasMessageContaining("spool t is full").hasMessageContaining("spool.max.bytes")
                     .hasMessageContaining("not appended");
             assertThat(spool.stats().rejectedAppends()).isEqualTo(1);
@@ -243,6 +289,192 @@ class StatusSpoolTest {
             assertThat(reopened.stats().depth()).isEqualTo(1);
         } finally {
             reopened.close(Duration.ofMillis(200));
+        }
+    }
+
+    @Test
+    void shouldRefuseNormalAppendsAtMaxMinusReserveAndReservedOnesAtMax() {
+        // 2048 bytes, reserve 1024 (half); an event of value v and key T1 counts 8 + 13 + 2 + v bytes
+        StatusSpool spool = open(holdingProducer(), 2048);
+        try {
+            assertThatThrownBy(() -> spool.append(event(1002, StatusOutbox.Priority.NORMAL)))
+                    .as("one byte over max - reserve").isInstanceOf(SpoolFullException.class);
+            spool.append(event(1001, StatusOutbox.Priority.NORMAL));
+            assertThat(spool.bytes()).isEqualTo(1024);
+            assertThat(spool.stats().full()).isTrue();
+            assertThatThrownBy(() -> spool.append(event(1, StatusOutbox.Priority.NORMAL)))
+                    .isInstanceOf(SpoolFullException.class).hasMessageContaining("NORMAL");
+            assertThatThrownBy(() -> spool.append(event(1002, StatusOutbox.Priority.RESERVED)))
+                    .as("one byte over max").isInstanceOf(SpoolFullException.class);
+            spool.append(event(1001, StatusOutbox.Priority.RESERVED));
+            assertThat(spool.bytes()).isEqualTo(2048);
+            assertThatThrownBy(() -> spool.append(event(0, StatusOutbox.Priority.RESERVED)))
+                    .isInstanceOf(SpoolFullException.class).hasMessageContaining("RESERVED");
+            assertThat(spool.stats().depth()).isEqualTo(2);
+            assertThat(spool.stats().rejectedAppends()).isEqualTo(4);
+        } finally {
+            spool.close(Duration.ofMillis(200));
+        }
+    }
+
+    private static StatusOutbox.Append event(int valueBytes, StatusOutbox.Priority priority, StateChange... changes) {
+        return new StatusOutbox.Append("T1", seq -> new byte[valueBytes], List.of(changes), priority);
+    }
+
+    @Test
+    void shouldAppendNothingOfABatchWhenOneOfItsEventsDoesNotFit() {
+        StatusSpool spool = open(holdingProducer(), Map.of(StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG, 2048L,
+                StatusSpoolConfig.SPOOL_STATE_COLUMN_FAMILIES_CONFIG, "jobs"));
+        byte[] key = "j1".getBytes(StandardCharsets.UTF_8);
+        try {
+            // 523 + 623 bytes: over the 1024 NORMAL appends may use
+            assertThatThrownBy(() -> spool.appendAll(List.of(
+                    event(500, StatusOutbox.Priority.NORMAL, new StateChange.Put("jobs", key, new byte[] {1})),
+                    event(600, StatusOutbox.Priority.NORMAL))))
+                    .isInstanceOf(SpoolFullException.class);
+            assertThat(spool.stats().depth()).isZero();
+            assertThat(spool.stats().lastSeq()).isZero();
+            assertThat(spool.bytes()).isZero();
+            assertThat(spool.stateGet("jobs", key)).isNull();
+
+            long[] seqs = spool.appendAll(List.of(
+                    event(500, StatusOutbox.Priority.NORMAL, new StateChange.Put("jobs", key, new byte[] {1})),
+                    event(600, StatusOutbox.Priority.RESERVED)));
+            assertThat(seqs).containsExactly(1, 2);
+            assertThat(spool.stateGet("jobs", key)).containsExactly(1);
+            assertThat(spool.stats().depth()).isEqualTo(2);
+        } finally {
+            spool.close(Duration.ofMillis(200));
+        }
+    }
+
+    @Test
+    void shouldDeadLetterAnEventKafkaRefusesForGoodAndDeliverTheEventsAfterItInOrder() {
+        MockProducer<byte[], byte[]> producer = tooLargeProducer();
+        StatusSpool spool = open(producer, Map.of(StatusSpoolConfig.SPOOL_DEAD_LETTER_VALUE_MAX_BYTES_CONFIG, 16));
+        long bigSeq;
+        try {
+            spool.append("T1", StatusSpoolTest::payload);
+            bigSeq = spool.append("T1", seq -> big(seq, 2000));
+            for (int i = 0; i < 3; i++) {
+                spool.append("T1", StatusSpoolTest::payload);
+            }
+            assertThat(spool.flush(Duration.ofSeconds(10))).isTrue();
+            assertThat(sentValues(producer)).containsExactly("event-1", "event-3", "event-4", "event-5");
+            assertThat(spool.stats().deadLettered()).isEqualTo(1);
+            assertThat(spool.stats().depth()).isZero();
+            assertThat(spool.bytes()).isZero();
+            assertThat(spool.failure()).isEmpty();
+            assertThat(meters.get("msx.spool.dead.lettered").counter().count()).isEqualTo(1);
+            assertThat(spool.deadLetters(10)).singleElement().satisfies(dead -> {
+                assertThat(dead.seq()).isEqualTo(bigSeq);
+                assertThat(dead.key()).isEqualTo("T1");
+                assertThat(dead.reason()).contains("RecordTooLargeException").contains("too large");
+                assertThat(dead.valueSize()).isEqualTo(2000);
+                assertThat(dead.valuePrefix()).containsExactly(Arrays.copyOf(big(bigSeq, 2000), 16));
+                assertThat(dead.truncated()).isTrue();
+            });
+        } finally {
+            spool.close(Duration.ofSeconds(1));
+        }
+
+        StatusSpool reopened = open(holdingProducer(), 1 << 20);
+        try {
+            assertThat(reopened.stats().deadLettered()).as("counted since the store was created").isEqualTo(1);
+            assertThat(reopened.deadLetters(10)).extracting(DeadLetter::seq).containsExactly(bigSeq);
+            assertThat(reopened.stats().depth()).isZero();
+        } finally {
+            reopened.close(Duration.ofMillis(200));
+        }
+    }
+
+    @Test
+    void shouldEvictTheOldestDeadLettersOnlyBeyondTheBound() {
+        Map<String, Object> settings = Map.of(StatusSpoolConfig.SPOOL_DEAD_LETTER_VALUE_MAX_BYTES_CONFIG, 400);
+        StatusSpool first = open(tooLargeProducer(), settings);
+        long one;
+        try {
+            first.append("T1", seq -> big(seq, 1000));
+            assertThat(first.flush(Duration.ofSeconds(10))).isTrue();
+            one = first.deadLetterBytes();
+        } finally {
+            first.close(Duration.ofSeconds(1));
+        }
+        assertThat(one).isGreaterThan(400);
+
+        // room for exactly three dead letters of the same size
+        Map<String, Object> bounded = new HashMap<>(settings);
+        bounded.put(StatusSpoolConfig.SPOOL_DEAD_LETTER_MAX_BYTES_CONFIG, 3 * one);
+        StatusSpool spool = open(tooLargeProducer(), bounded);
+        try {
+            assertThat(spool.deadLetterBytes()).isEqualTo(one);
+            spool.append("T1", seq -> big(seq, 1000));
+            spool.append("T1", seq -> big(seq, 1000));
+            assertThat(spool.flush(Duration.ofSeconds(10))).isTrue();
+            assertThat(spool.deadLetterBytes()).as("at the bound").isEqualTo(3 * one);
+            assertThat(spool.deadLetters(10)).extracting(DeadLetter::seq).containsExactly(1L, 2L, 3L);
+            assertThat(meters.get("msx.spool.dead.letters.evicted").counter().count()).isZero();
+
+            spool.append("T1", seq -> big(seq, 1000));
+            assertThat(spool.flush(Duration.ofSeconds(10))).isTrue();
+            assertThat(spool.deadLetters(10)).extracting(DeadLetter::seq).containsExactly(2L, 3L, 4L);
+            assertThat(spool.deadLetterBytes()).isEqualTo(3 * one);
+            assertThat(meters.get("msx.spool.dead.letters.evicted").counter().count()).isEqualTo(1);
+            assertThat(spool.stats().deadLettered()).as("evicted ones stay counted").isEqualTo(4);
+        } finally {
+            spool.close(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
+    void shouldRetryATransientFailureInOrderAndDeadLetterNothing() {
+        AtomicInteger failures = new AtomicInteger();
+        MockProducer<byte[], byte[]> producer = failingProducer(
+                v -> v.equals("event-2") && failures.incrementAndGet() <= 3,
+                () -> new NotEnoughReplicasException("not enough replicas"));
+        StatusSpool spool = open(producer, Map.of(StatusSpoolConfig.SPOOL_RETRY_BACKOFF_MAX_MS_CONFIG, 50));
+        try {
+            for (int i = 0; i < 3; i++) {
+                spool.append("T1", StatusSpoolTest::payload);
+            }
+            assertThat(spool.flush(Duration.ofSeconds(10))).isTrue();
+            assertThat(sentValues(producer)).containsExactly("event-1", "event-2", "event-3");
+            assertThat(failures).hasValueGreaterThan(3);
+            assertThat(meters.get("msx.spool.send.errors").counter().count()).isEqualTo(3);
+            assertThat(spool.stats().deadLettered()).isZero();
+            assertThat(spool.deadLetters(10)).isEmpty();
+            assertThat(spool.failure()).isEmpty();
+        } finally {
+            spool.close(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
+    void shouldFailAndRefuseAppendsNamingTheReasonWhenTheRelayThreadDies() {
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer()) {
+            @Override
+            public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record,
+                                                            Callback callback) {
+                throw new AssertionError("relay bug");
+            }
+        };
+        StatusSpool spool = open(producer, 1 << 20);
+        try {
+            assertThat(spool.failure()).isEmpty();
+            spool.append("T1", StatusSpoolTest::payload);
+            await().atMost(Duration.ofSeconds(5)).alias("spool FAILED").until(() -> spool.failure().isPresent());
+            assertThat(spool.failure()).get(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                    .contains("relay thread died").contains("relay bug");
+            assertThatThrownBy(() -> spool.append("T1", StatusSpoolTest::payload))
+                    .isInstanceOf(OutboxException.class).hasMessageContaining("FAILED")
+                    .hasMessageContaining("relay bug").hasMessageContaining("not appended");
+            assertThatThrownBy(() -> spool.writeState(List.of()))
+                    .isInstanceOf(OutboxException.class).hasMessageContaining("relay bug");
+            assertThat(spool.stats().depth()).as("the appended event stays spooled").isEqualTo(1);
+            assertThat(spool.flush(Duration.ofSeconds(5))).as("no relay left to wait for").isFalse();
+        } finally {
+            spool.close(Duration.ofSeconds(1));
         }
     }
 }

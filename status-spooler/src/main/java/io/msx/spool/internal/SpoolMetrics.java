@@ -19,9 +19,11 @@ public final class SpoolMetrics implements AutoCloseable {
     public final Counter appendsRejected;
     public final Counter sent;
     public final Counter sendErrors;
+    public final Counter deadLettered;
+    public final Counter deadLettersEvicted;
 
     public SpoolMetrics(MeterRegistry registry, String name, Supplier<Number> depth, Supplier<Number> bytes,
-                        Supplier<Number> oldestAgeSeconds) {
+                        Supplier<Number> oldestAgeSeconds, Supplier<Number> deadLetterBytes) {
         this.registry = registry;
         Tags tags = Tags.of("spool", name);
         meters.add(Gauge.builder("msx.spool.depth", depth).tags(tags)
@@ -34,6 +36,13 @@ public final class SpoolMetrics implements AutoCloseable {
         appendsRejected = counter("msx.spool.appends.rejected", "Appends refused because the spool was full", tags);
         sent = counter("msx.spool.sent", "Events acknowledged by Kafka and removed from the spool", tags);
         sendErrors = counter("msx.spool.send.errors", "Failed send attempts (the events stay spooled)", tags);
+        deadLettered = counter("msx.spool.dead.lettered", "Events Kafka refused for good (too large, "
+                + "unserializable, invalid), moved from the spool to its local dead-letter store", tags);
+        deadLettersEvicted = counter("msx.spool.dead.letters.evicted", "Oldest dead letters deleted to keep the "
+                + "dead-letter store within spool.dead.letter.max.bytes", tags);
+        meters.add(Gauge.builder("msx.spool.dead.letter.bytes", deadLetterBytes).tags(tags).baseUnit("bytes")
+                .description("Bytes held by the local dead-letter store, counted against "
+                        + "spool.dead.letter.max.bytes").register(registry));
     }
 
     private Counter counter(String name, String description, Tags tags) {

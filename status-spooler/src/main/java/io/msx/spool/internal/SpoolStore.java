@@ -23,10 +23,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
 /**
- * The spool's RocksDB store: column family {@code events} (sequence number to event) and the default column family
- * for metadata (a format marker and the last sequence number written, updated in the same batch as the events).
- * Appends are written synced (WAL on); deletions are not synced, because a deletion lost in a crash only makes the
- * relay send an event again, which the receiver ignores by its sequence number.
+ * The spool's RocksDB store: column family {@code events} (sequence number to event), {@code dead} (sequence number
+ * to a dead letter: an event Kafka refused for good), the owner's state column families, and the default column
+ * family for metadata (a format marker, the last sequence number written, updated in the same batch as the events,
+ * and the number of events ever dead-lettered). Appends and dead-lettering are written synced (WAL on); deletions of
+ * delivered events are not synced, because a deletion lost in a crash only makes the relay send an event again,
+ * which the receiver ignores by its sequence number.
  *
  * <p>Thread-safe for one writer and one relay thread. Every operation checks the store is open.
  */
@@ -35,7 +37,9 @@ public final class SpoolStore implements AutoCloseable {
     static final byte[] FORMAT_KEY = "format".getBytes(StandardCharsets.UTF_8);
     static final byte[] FORMAT = "msx-spool/1".getBytes(StandardCharsets.UTF_8);
     static final byte[] LAST_SEQ_KEY = "last.seq".getBytes(StandardCharsets.UTF_8);
-    private static final byte[] EVENTS_CF = "events".getBytes(StandardCharsets.UTF_8);
+    static final byte[] DEAD_COUNT_KEY = "dead.lettered".getBytes(StandardCharsets.UTF_8);
+    /** Column families of the spool itself; state column families may not use these names. */
+    static final List<String> RESERVED_FAMILIES = List.of("default", "events", "dead");
 
     static {
         RocksDB.loadLibrary();
@@ -50,8 +54,12 @@ public final class SpoolStore implements AutoCloseable {
     private final RocksDB db;
     private final ColumnFamilyHandle meta;
     private final ColumnFamilyHandle events;
+    private final ColumnFamilyHandle dead;
     private final java.util.Map<String, ColumnFamilyHandle> state;
     private final AtomicBoolean closed = new AtomicBoolean();
+    // written by the relay thread only (the one caller of deadLetter), read by any
+    private final java.util.concurrent.atomic.AtomicLong deadLettered = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong deadBytes = new java.util.concurrent.atomic.AtomicLong();
 
     private SpoolStore(Path dir, DBOptions dbOptions, ColumnFamilyOptions cfOptions, List<ColumnFamilyHandle> handles,
                        List<String> names, RocksDB db) {
@@ -62,8 +70,9 @@ public final class SpoolStore implements AutoCloseable {
         this.db = db;
         this.meta = handles.get(0);
         this.events = handles.get(1);
+        this.dead = handles.get(2);
         this.state = new java.util.HashMap<>();
-        for (int i = 2; i < handles.size(); i++) {
+        for (int i = RESERVED_FAMILIES.size(); i < handles.size(); i++) {
             state.put(names.get(i), handles.get(i));
         }
         this.syncWrite = new WriteOptions().setSync(true);
@@ -82,7 +91,8 @@ public final class SpoolStore implements AutoCloseable {
                 .setParanoidChecks(true);
         ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
         List<ColumnFamilyHandle> handles = new ArrayList<>();
-        List<String> names = new ArrayList<>(List.of("default", "events"));
+        // a spool created before the dead-letter store gets its column family added at open
+        List<String> names = new ArrayList<>(RESERVED_FAMILIES);
         for (String cf : stateColumnFamilies) {
             if (names.contains(cf)) {
                 throw new SpoolStorageException("state column family name '" + cf + "' is reserved by the spool");
@@ -132,6 +142,13 @@ public final class SpoolStore implements AutoCloseable {
             if (fresh) {
                 db.put(store.meta, store.syncWrite, FORMAT_KEY, FORMAT);
             } else {
+                byte[] count = db.get(store.meta, DEAD_COUNT_KEY);
+                store.deadLettered.set(count == null ? 0 : ByteBuffer.wrap(count).getLong());
+                try (RocksIterator it = db.newIterator(store.dead)) {
+                    for (it.seekToFirst(); it.isValid(); it.next()) {
+                        store.deadBytes.addAndGet(it.key().length + it.value().length);
+                    }
+                }
                 byte[] format = db.get(store.meta, FORMAT_KEY);
                 if (format == null || !java.util.Arrays.equals(format, FORMAT)) {
                     throw new SpoolStorageException("spool directory " + dir + " holds a RocksDB store that is not an "
@@ -219,6 +236,11 @@ public final class SpoolStore implements AutoCloseable {
         return cf;
     }
 
+    /** True when {@code name} is one of the owner's state column families. */
+    public boolean hasStateFamily(String name) {
+        return state.containsKey(name);
+    }
+
     /** One value of the owner's state, or null. */
     public byte[] stateGet(String columnFamily, byte[] key) {
         checkOpen();
@@ -260,6 +282,66 @@ public final class SpoolStore implements AutoCloseable {
         } catch (RocksDBException e) {
             throw new SpoolStorageException("cannot delete sent events from spool " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    /** What {@link #deadLetter} did: the dead letter's stored size and what was evicted to make room for it. */
+    public record DeadLettering(long storedBytes, int evicted, long evictedBytes, long totalDeadLettered) {
+    }
+
+    /**
+     * Moves one event from {@code events} to {@code dead} in one synced batch, with its reason, and counts it in the
+     * persisted dead-letter counter. When the dead-letter store would exceed {@code maxBytes}, its oldest entries are
+     * deleted in the same batch until the new one fits (the newest is always kept, even alone above the bound).
+     */
+    public DeadLettering deadLetter(SpooledEvent event, String reason, long deadLetteredAtMillis, int valueMaxBytes,
+                                    long maxBytes) {
+        checkOpen();
+        byte[] key = SpooledEvent.seqKey(event.seq());
+        byte[] value = DeadLetterFormat.encode(event, reason, deadLetteredAtMillis, valueMaxBytes);
+        long size = key.length + value.length;
+        long held = deadBytes.get();
+        int evicted = 0;
+        long evictedBytes = 0;
+        try (WriteBatch write = new WriteBatch(); RocksIterator it = db.newIterator(dead)) {
+            for (it.seekToFirst(); it.isValid() && held - evictedBytes + size > maxBytes; it.next()) {
+                write.delete(dead, it.key());
+                evicted++;
+                evictedBytes += it.key().length + it.value().length;
+            }
+            long total = deadLettered.get() + 1;
+            write.delete(events, key);
+            write.put(dead, key, value);
+            write.put(meta, DEAD_COUNT_KEY, SpooledEvent.seqKey(total));
+            db.write(syncWrite, write);
+            deadLettered.set(total);
+            deadBytes.addAndGet(size - evictedBytes);
+            return new DeadLettering(size, evicted, evictedBytes, total);
+        } catch (RocksDBException e) {
+            throw new SpoolStorageException("cannot dead-letter event " + event.seq() + " in spool " + dir + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Up to {@code max} of the oldest dead letters, in sequence order. */
+    public List<io.msx.spool.DeadLetter> deadLetters(int max) {
+        checkOpen();
+        List<io.msx.spool.DeadLetter> out = new ArrayList<>();
+        try (RocksIterator it = db.newIterator(dead)) {
+            for (it.seekToFirst(); it.isValid() && out.size() < max; it.next()) {
+                out.add(DeadLetterFormat.decode(it.key(), it.value()));
+            }
+        }
+        return out;
+    }
+
+    /** Events dead-lettered since the store was created (evicted ones included). */
+    public long deadLetteredCount() {
+        return deadLettered.get();
+    }
+
+    /** Bytes held by the dead-letter store, counted against {@code spool.dead.letter.max.bytes}. */
+    public long deadLetterBytes() {
+        return deadBytes.get();
     }
 
     /** Reads every event once (validating each) and returns their count and bytes. */
