@@ -389,7 +389,12 @@ public final class TargetAgent implements AutoCloseable {
     }
 
     private java.util.Optional<String> spoolFailure() {
-        return java.util.Optional.empty(); // WIRE: spool.failure()
+        return spool.failure();
+    }
+
+    /** How much the status spool holds, whether it is full, and what it dead-lettered. */
+    public io.msx.spool.OutboxStats spoolStats() {
+        return spool.stats();
     }
 
     /** Why the agent FAILED, or null. */

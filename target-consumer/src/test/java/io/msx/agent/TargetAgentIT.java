@@ -62,6 +62,7 @@ import java.util.UUID;
 import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -116,17 +117,21 @@ class TargetAgentIT {
     }
 
     private TargetAgent startAgent(int httpPort) throws InterruptedException {
-        TargetAgent started = new TargetAgent(new TargetAgentConfig(Map.of(
+        TargetAgent started = new TargetAgent(config(httpPort), Clock.systemUTC());
+        started.start();
+        assertThat(started.awaitConsuming(Duration.ofSeconds(30))).isTrue();
+        return started;
+    }
+
+    private TargetAgentConfig config(int httpPort) {
+        return new TargetAgentConfig(Map.of(
                 TargetAgentConfig.TARGET_NAME_CONFIG, "T1",
                 TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
                 TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
                 TargetAgentConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
                 TargetAgentConfig.DATA_DIR_CONFIG, data.toString(),
                 TargetAgentConfig.HTTP_PORT_CONFIG, httpPort,
-                TargetAgentConfig.TIME_ZONE_CONFIG, "Asia/Tokyo")), Clock.systemUTC());
-        started.start();
-        assertThat(started.awaitConsuming(Duration.ofSeconds(30))).isTrue();
-        return started;
+                TargetAgentConfig.TIME_ZONE_CONFIG, "Asia/Tokyo"));
     }
 
     private static InstructionHeader header(UUID id, String target) {
@@ -212,6 +217,102 @@ class TargetAgentIT {
         assertThat(events).extracting(TargetAgentIT::seq).isSorted().doesNotHaveDuplicates();
         assertThat(acks()).extracting(InstructionAck::getInstructionId)
                 .as("the restarted agent resumes after what it applied").containsExactly(first, second);
+    }
+
+    @Test
+    void shouldKeepThePollingIntervalAndADefectionAcrossRestarts() throws Exception {
+        agent = startAgent();
+        UUID set = post("T1", h -> SetPollInterval.newBuilder().setHeader(h).setIntervalSeconds(25).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> acks().stream()
+                .anyMatch(a -> a.getInstructionId().equals(set)));
+        agent.close();
+
+        agent = startAgent();
+        UUID poll = post("T1", h -> PollNow.newBuilder().setHeader(h).build());
+        await().atMost(Duration.ofSeconds(30)).alias("forced check-in").until(() -> forcedCheckIn(poll) != null);
+        assertThat(forcedCheckIn(poll).getPollingIntervalSeconds()).as("the master's interval, not the configured")
+                .isEqualTo(25);
+
+        UUID defect = post("T1", h -> io.msx.avro.instruction.Defect.newBuilder().setHeader(h)
+                .setReason("decommissioned").build());
+        assertThat(agent.awaitTermination(Duration.ofSeconds(30))).isEqualTo(TargetAgent.State.DEFECTED);
+        assertThat(acks()).filteredOn(a -> a.getInstructionId().equals(defect)).singleElement()
+                .satisfies(a -> assertThat(a.getStatus()).isEqualTo(AckStatus.APPLIED));
+        agent.close();
+        agent = null;
+
+        TargetAgent again = new TargetAgent(config(-1), Clock.systemUTC());
+        assertThatThrownBy(again::start).isInstanceOf(TargetAgentDefectedException.class)
+                .hasMessageContaining("defected from the master (decommissioned)")
+                .hasMessageContaining("until its data directory " + data + " is reset");
+        assertThat(again.state()).isEqualTo(TargetAgent.State.STOPPED);
+        long enlists = statusEvents().stream().filter(e -> e instanceof Enlist).count();
+        assertThat(enlists).as("a defected agent does not enlist again").isEqualTo(2);
+    }
+
+    @Test
+    void shouldDetectInstructionsLostToRetentionAskForAResyncAndStopAskingOnceResynced() throws Exception {
+        agent = startAgent();
+        UUID first = post("T1", h -> PollNow.newBuilder().setHeader(h).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> acks().stream()
+                .anyMatch(a -> a.getInstructionId().equals(first)));
+        agent.close();
+        agent = null;
+
+        // offline past the topic's retention: the next instructions expire before the agent reads them
+        String topic = topics.target("T1");
+        TopicPartition partition = new TopicPartition(topic, 0);
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()))) {
+            retention(admin, topic, "2000");
+            for (int i = 0; i < 3; i++) {
+                post("T1", h -> PollNow.newBuilder().setHeader(h).build());
+            }
+            // a new record rolls the segment; the broker then deletes segments past retention.ms
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
+                    .alias("the expired instructions deleted").until(() -> {
+                        post("T1", h -> SyncTime.newBuilder().setHeader(h).setMasterTime(Instant.now()
+                                .truncatedTo(ChronoUnit.MILLIS)).build());
+                        return admin.listOffsets(Map.of(partition, org.apache.kafka.clients.admin.OffsetSpec
+                                .earliest())).partitionResult(partition).get().offset() > 3;
+                    });
+            retention(admin, topic, "600000");
+        }
+
+        agent = startAgent();
+        await().atMost(Duration.ofSeconds(30)).alias("a check-in asking for a resync").until(() -> resyncAsked() != null);
+        CheckIn asking = resyncAsked();
+        assertThat(asking.getInstructionsLost()).isGreaterThanOrEqualTo(3);
+        assertThat(asking.getResyncReason()).contains("expired from the topic (retention)");
+
+        UUID resync = post("T1", h -> io.msx.avro.instruction.Resync.newBuilder().setHeader(h).build());
+        UUID poll = post("T1", h -> PollNow.newBuilder().setHeader(h).build());
+        await().atMost(Duration.ofSeconds(30)).alias("forced check-in").until(() -> forcedCheckIn(poll) != null);
+        assertThat(acks()).filteredOn(a -> a.getInstructionId().equals(resync)).singleElement()
+                .satisfies(a -> assertThat(a.getStatus()).isEqualTo(AckStatus.APPLIED));
+        assertThat(forcedCheckIn(poll).getResyncRequested()).as("resynced: no longer asking").isFalse();
+        assertThat(forcedCheckIn(poll).getInstructionsLost()).as("the loss stays counted")
+                .isEqualTo(asking.getInstructionsLost());
+    }
+
+    private static void retention(Admin admin, String topic, String millis) throws Exception {
+        org.apache.kafka.common.config.ConfigResource resource = new org.apache.kafka.common.config.ConfigResource(
+                org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
+        admin.incrementalAlterConfigs(Map.of(resource, List.of(
+                new org.apache.kafka.clients.admin.AlterConfigOp(new org.apache.kafka.clients.admin.ConfigEntry(
+                        "retention.ms", millis), org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET),
+                new org.apache.kafka.clients.admin.AlterConfigOp(new org.apache.kafka.clients.admin.ConfigEntry(
+                        "segment.ms", "500"), org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET))))
+                .all().get();
+    }
+
+    private CheckIn forcedCheckIn(UUID poll) {
+        return statusEvents().stream().filter(e -> e instanceof CheckIn c && poll.equals(c.getAnswersInstructionId()))
+                .map(e -> (CheckIn) e).findFirst().orElse(null);
+    }
+
+    private CheckIn resyncAsked() {
+        return statusEvents().stream().filter(e -> e instanceof CheckIn c && c.getResyncRequested()
+                && c.getInstructionsLost() > 0).map(e -> (CheckIn) e).findFirst().orElse(null);
     }
 
     private static io.msx.avro.JobDefinition job(String id, String script) {
@@ -374,7 +475,12 @@ class TargetAgentIT {
                 java.net.URI.create(base + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
 
         assertThat(health.statusCode()).isEqualTo(200);
-        assertThat(health.body()).contains("\"state\":\"RUNNING\"").contains("\"consuming\":true");
+        assertThat(health.body()).contains("\"state\":\"RUNNING\"").contains("\"consuming\":true")
+                .contains("\"ready\":true").contains("\"epoch\":\"");
+        for (String probe : List.of("/health/live", "/health/ready")) {
+            assertThat(http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + probe)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode()).as(probe).isEqualTo(200);
+        }
         assertThat(metrics.statusCode()).isEqualTo(200);
         assertThat(metrics.body()).contains("msx_spool_depth{spool=\"T1\"}").contains("jvm_memory_used_bytes");
     }
