@@ -80,6 +80,8 @@ public final class TargetAgent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TargetAgent.class);
     /** Longest wait for Kafka to take a dead letter; beyond it the instruction is tried again later. */
     private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofSeconds(20);
+    /** Longest the start waits for what survived of a run cut short to die. */
+    private static final Duration ORPHAN_KILL_TIMEOUT = Duration.ofSeconds(10);
 
     /** Lifecycle; transitions only forward. DEFECTED and FAILED end running: the owner then closes the agent. */
     public enum State {
@@ -163,7 +165,8 @@ public final class TargetAgent implements AutoCloseable {
         }
         meta.pollInterval().ifPresent(agentState::pollInterval);
         reporter = new StatusReporter(name, spool, store, codec, clock, agentState);
-        executor = new JobExecutor(name, config.jobsMaxConcurrent(), reporter, workDir(), clock);
+        executor = new JobExecutor(name, config.jobsMaxConcurrent(), reporter, workDir(), clock,
+                config.jobOutcomeMaxBytes());
         reporter.inventory(executor::runningJobs, inventory::digest);
         checkIns = new CheckInScheduler("msx-target-" + name + "-poller", agentState, clock, this::checkIn);
         deadLetters = newDeadLetterProducer();
@@ -240,13 +243,27 @@ public final class TargetAgent implements AutoCloseable {
                 }
             }
             String why = pending ? "job " + run.getJobId() + " was removed before the run began"
-                    : "the agent stopped while this run was in progress; it was not started again";
+                    : "the agent stopped while this run was in progress; it was not started again" + killed(run);
             Instant now = reporter.now();
             reporter.report(h -> JobOutcome.newBuilder().setHeader(h).setRunId(run.getRunId())
                     .setJobId(run.getJobId()).setTrigger(run.getTrigger()).setStatus(RunStatus.FAILED)
                     .setMessage(why).setStartedAt(now).setEndedAt(now).setDurationMillis(0).build(),
                     List.of(AgentStore.deleteRun(run.getRunId())), Priority.RESERVED);
         }
+    }
+
+    /**
+     * Kills what survived of a run the previous process left in progress (its step process groups, and processes
+     * carrying its MSX_RUN_ID), so the next START never runs beside it; says what it did for the run's report.
+     */
+    private static String killed(StoredRun run) {
+        io.msx.agent.internal.job.Orphans.Result result = io.msx.agent.internal.job.Orphans.killSurvivors(run,
+                ORPHAN_KILL_TIMEOUT);
+        if (result.killed() == 0 && result.clean()) {
+            return "";
+        }
+        return "; " + result.killed() + " process(es) it left running were killed"
+                + (result.clean() ? "" : ", " + result.survivors() + " could not be killed");
     }
 
     private void fire(JobDefinition job, JobSchedule schedule) {

@@ -26,6 +26,8 @@ public final class TargetAgentConfig extends MsxClientConfig {
     public static final String TIME_ZONE_CONFIG = "time.zone";
     public static final String SPOOL_MAX_BYTES_CONFIG = StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG;
     public static final String JOBS_MAX_CONCURRENT_CONFIG = "jobs.max.concurrent";
+    public static final String JOB_OUTCOME_MAX_BYTES_CONFIG = "job.outcome.max.bytes";
+    public static final String SPOOL_RESERVED_BYTES_CONFIG = StatusSpoolConfig.SPOOL_RESERVED_BYTES_CONFIG;
     public static final String SHUTDOWN_GRACE_MS_CONFIG = "shutdown.grace.ms";
     public static final String HTTP_HOST_CONFIG = "http.host";
     public static final String HTTP_PORT_CONFIG = "http.port";
@@ -51,6 +53,15 @@ public final class TargetAgentConfig extends MsxClientConfig {
                     ConfigDef.Range.atLeast(1024), ConfigDef.Importance.MEDIUM,
                     "Bytes of status events the agent keeps while the broker is unreachable; beyond it status "
                             + "events are refused loudly (never dropped silently).")
+            .define(SPOOL_RESERVED_BYTES_CONFIG, ConfigDef.Type.LONG,
+                    StatusSpoolConfig.CONFIG_DEF.defaultValues().get(StatusSpoolConfig.SPOOL_RESERVED_BYTES_CONFIG),
+                    ConfigDef.Range.atLeast(0), ConfigDef.Importance.LOW, "Part of spool.max.bytes (at most half) "
+                            + "kept for outcomes of runs already started and for check-ins: once the rest is used, "
+                            + "acknowledgements wait and new runs are refused (SKIPPED) until the spool drains.")
+            .define(JOB_OUTCOME_MAX_BYTES_CONFIG, ConfigDef.Type.INT, 256 * 1024,
+                    ConfigDef.Range.between(16 * 1024, 900 * 1024), ConfigDef.Importance.LOW, "Encoded size of one "
+                            + "job outcome at most (under Kafka's 1 MiB request size): outputs, then messages, then "
+                            + "middle attempts are cut with an explicit marker; every attempt's exit code is kept.")
             .define(JOBS_MAX_CONCURRENT_CONFIG, ConfigDef.Type.INT, 4, ConfigDef.Range.between(1, 256),
                     ConfigDef.Importance.MEDIUM, "Job runs at the same time at most (different jobs; a job never "
                             + "runs twice at once).")
@@ -94,6 +105,7 @@ public final class TargetAgentConfig extends MsxClientConfig {
         return new StatusSpoolConfig(Map.of(
                 StatusSpoolConfig.SPOOL_DIR_CONFIG, dataDir().resolve("spool").toString(),
                 StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG, getLong(SPOOL_MAX_BYTES_CONFIG),
+                StatusSpoolConfig.SPOOL_RESERVED_BYTES_CONFIG, getLong(SPOOL_RESERVED_BYTES_CONFIG),
                 StatusSpoolConfig.SPOOL_STATE_COLUMN_FAMILIES_CONFIG, String.join(",", stateColumnFamilies)));
     }
 
@@ -103,6 +115,11 @@ public final class TargetAgentConfig extends MsxClientConfig {
 
     public int httpPort() {
         return getInt(HTTP_PORT_CONFIG);
+    }
+
+    /** Budget of one job outcome's encoded size. */
+    public int jobOutcomeMaxBytes() {
+        return getInt(JOB_OUTCOME_MAX_BYTES_CONFIG);
     }
 
     public int jobsMaxConcurrent() {

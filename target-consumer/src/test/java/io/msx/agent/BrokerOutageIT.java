@@ -34,6 +34,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.assertj.core.api.SoftAssertions;
+import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -154,8 +155,9 @@ class BrokerOutageIT {
             instructions.add(post(target, h -> PollNow.newBuilder().setHeader(h).build()));
         }
         instructions.addAll(jobStarts);
-        await().atMost(RECOVERY_TIMEOUT).alias("first instructions acknowledged and first outcomes in")
-                .until(() -> ackedIds().containsAll(instructions) && outcomeTriggers().containsAll(triggers(jobStarts)));
+        awaiting("first instructions acknowledged and first outcomes in")
+                .until(() -> ackedIds().containsAll(instructions)
+                        && outcomeTriggers().containsAll(triggers(jobStarts)));
 
         // While jobs run: the slow one on every target, with starts and polls queued behind it.
         for (String target : TARGETS) {
@@ -164,7 +166,7 @@ class BrokerOutageIT {
             instructions.add(post(target, h -> PollNow.newBuilder().setHeader(h).build()));
         }
         instructions.addAll(jobStarts.subList(TARGETS.size(), jobStarts.size()));
-        await().atMost(RECOVERY_TIMEOUT).alias("the slow job running on every target").until(() -> TARGETS.stream()
+        awaiting("the slow job running on every target").until(() -> TARGETS.stream()
                 .allMatch(t -> events(JobRunStarted.class).anyMatch(r -> r.getJobId().equals("slow")
                         && header(r).getTarget().equals(t))));
 
@@ -176,7 +178,7 @@ class BrokerOutageIT {
         Map<String, List<Integer>> readyDuringOutage = new LinkedHashMap<>();
         Map<String, List<Integer>> liveDuringOutage = new LinkedHashMap<>();
         Duration left = OUTAGE.minusNanos(System.nanoTime() - killed);
-        await().alias("broker outage").pollDelay(Duration.ZERO).pollInterval(PROBE_INTERVAL)
+        await().pollInSameThread().alias("broker outage").pollDelay(Duration.ZERO).pollInterval(PROBE_INTERVAL)
                 .during(left).atMost(left.plusSeconds(10)).until(() -> {
                     probeAll("/health/ready").forEach((t, code) ->
                             readyDuringOutage.computeIfAbsent(t, k -> new ArrayList<>()).add(code));
@@ -199,9 +201,10 @@ class BrokerOutageIT {
         jobStarts.addAll(lateStarts);
         instructions.addAll(lateStarts);
         instructions.addAll(latePolls.values());
-        await().atMost(RECOVERY_TIMEOUT).alias("every instruction acknowledged and every job started has its outcome")
-                .until(() -> ackedIds().containsAll(instructions) && outcomeTriggers().containsAll(triggers(jobStarts)));
-        await().atMost(RECOVERY_TIMEOUT).alias("check-ins answering the polls posted after the restart")
+        awaiting("every instruction acknowledged and every job started has its outcome")
+                .until(() -> ackedIds().containsAll(instructions)
+                        && outcomeTriggers().containsAll(triggers(jobStarts)));
+        awaiting("check-ins answering the polls posted after the restart")
                 .until(() -> events(CheckIn.class).map(CheckIn::getAnswersInstructionId).collect(Collectors.toSet())
                         .containsAll(latePolls.values()));
         log.info("Every loop recovered {} ms after the restart began", millisSince(killed) - OUTAGE.toMillis());
@@ -228,16 +231,22 @@ class BrokerOutageIT {
         // Health: readiness follows the broker, liveness never does.
         SoftAssertions.assertSoftly(softly -> {
             for (String target : TARGETS) {
-                softly.assertThat(liveDuringOutage.get(target)).as("%s /health/live during the outage", target)
-                        .containsOnly(200);
-                softly.assertThat(readyDuringOutage.get(target)).as("%s /health/ready during the outage", target)
-                        .contains(503).last().isEqualTo(503);
+                softly.assertThat(runs(liveDuringOutage.get(target))).as("%s /health/live during the outage", target)
+                        .matches("200x\\d+");
+                // a detection lag is fine; flapping back to ready while the broker is still down is not
+                softly.assertThat(runs(readyDuringOutage.get(target))).as("%s /health/ready during the outage", target)
+                        .matches("(200x\\d+ )?503x\\d+");
             }
         });
-        await().atMost(RECOVERY_TIMEOUT).alias("every agent ready again")
+        awaiting("every agent ready again")
                 .until(() -> probeAll("/health/ready").values().stream().allMatch(code -> code == 200));
         assertThat(probeAll("/health/live").values()).containsOnly(200);
         log.info("Broker outage test done in {} ms", millisSince(testStarted));
+    }
+
+    /** Awaits on this thread: the conditions poll the status reader, a {@code KafkaConsumer}. */
+    private static ConditionFactory awaiting(String alias) {
+        return await().pollInSameThread().atMost(RECOVERY_TIMEOUT).alias(alias);
     }
 
     private TargetAgent startAgent(KafkaProcessStack stack, String target) {
@@ -321,6 +330,20 @@ class BrokerOutageIT {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while probing " + path, e);
         }
+    }
+
+    /** Run-length form of probe results in order, e.g. {@code 200x3 503x57}. */
+    private static String runs(List<Integer> codes) {
+        StringBuilder runs = new StringBuilder();
+        for (int i = 0; i < codes.size(); ) {
+            int j = i;
+            while (j < codes.size() && codes.get(j).equals(codes.get(i))) {
+                j++;
+            }
+            runs.append(runs.isEmpty() ? "" : " ").append(codes.get(i)).append('x').append(j - i);
+            i = j;
+        }
+        return runs.toString();
     }
 
     private static long millisSince(long nanoTime) {

@@ -131,18 +131,30 @@ public final class EmbeddedKafka implements AutoCloseable {
      */
     static Properties brokerProperties(Path logDir, int brokerPort, int controllerPort, int proxiedPort,
                                        int proxyPort) {
+        Properties p = brokerProperties(logDir, brokerPort, controllerPort);
+        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort
+                + ",PROXIED://127.0.0.1:" + proxiedPort);
+        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",PROXIED://127.0.0.1:" + proxyPort);
+        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT");
+        return p;
+    }
+
+    /**
+     * A combined broker and controller with a PLAINTEXT and a CONTROLLER listener on 127.0.0.1, sized for one node.
+     * {@code broker.session.timeout.ms=3000} lets a broker restarted after SIGKILL be unfenced within seconds.
+     */
+    static Properties brokerProperties(Path logDir, int brokerPort, int controllerPort) {
         Properties p = new Properties();
         p.putAll(Map.ofEntries(
                 Map.entry("process.roles", "broker,controller"),
                 Map.entry("node.id", "1"),
                 Map.entry("controller.quorum.voters", "1@127.0.0.1:" + controllerPort),
-                Map.entry("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort
-                        + ",PROXIED://127.0.0.1:" + proxiedPort),
-                Map.entry("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort
-                        + ",PROXIED://127.0.0.1:" + proxyPort),
+                Map.entry("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort
+                        + ",CONTROLLER://127.0.0.1:" + controllerPort),
+                Map.entry("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort),
                 Map.entry("controller.listener.names", "CONTROLLER"),
                 Map.entry("inter.broker.listener.name", "PLAINTEXT"),
-                Map.entry("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT"),
+                Map.entry("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"),
                 Map.entry("log.dirs", logDir.toAbsolutePath().toString()),
                 Map.entry("num.partitions", "1"),
                 Map.entry("auto.create.topics.enable", "false"),

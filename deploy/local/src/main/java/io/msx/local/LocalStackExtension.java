@@ -29,7 +29,8 @@ public final class LocalStackExtension implements BeforeAllCallback, ParameterRe
         return stack(extensionContext);
     }
 
-    private static LocalStack stack(ExtensionContext context) {
+    /** The run's shared stack, started on first use; other extensions of this module reuse its registry. */
+    static LocalStack stack(ExtensionContext context) {
         // The root store outlives every test class and closes its AutoCloseable values when the run ends.
         return context.getRoot().getStore(NAMESPACE)
                 .getOrComputeIfAbsent(LocalStack.class, key -> LocalStack.start(), LocalStack.class);

@@ -231,7 +231,7 @@ public final class InstructionApplier implements InstructionLoop.Handler {
             return;
         }
         // cancel BEFORE acknowledging: an acknowledged STOP has happened
-        if (!executor.cancel(jobId)) { // WIRE: cancelAndAwait(jobId, STOP_TIMEOUT)
+        if (!executor.cancelAndAwait(jobId, STOP_TIMEOUT)) {
             refuse(batch, id, offset, "job '" + jobId + "' was canceled but its processes did not end within "
                     + STOP_TIMEOUT);
             return;
