@@ -81,8 +81,14 @@ public final class AgentStore {
     }
 
     public static StoredRun run(UUID runId, String jobId, String state, String trigger, Integer startStepId) {
+        return run(runId, jobId, state, trigger, startStepId, List.of());
+    }
+
+    /** A run with the process groups its step processes started in (see {@code Orphans.killSurvivors}). */
+    public static StoredRun run(UUID runId, String jobId, String state, String trigger, Integer startStepId,
+                                List<Long> processGroups) {
         return StoredRun.newBuilder().setRunId(runId).setJobId(jobId).setState(state).setTrigger(trigger)
-                .setStartStepId(startStepId).build();
+                .setStartStepId(startStepId).setProcessGroups(List.copyOf(processGroups)).build();
     }
 
     private List<StateChange> withSchema(StateCodec<?> codec, StateChange record) {

@@ -2,41 +2,92 @@ package io.msx.agent.internal.job;
 
 import io.msx.avro.JobStep;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongConsumer;
+import java.util.stream.Stream;
 
 /**
  * One attempt of one step: an OS process with the step's argv, environment and working directory, stdout and stderr
- * merged and captured up to the step's byte limit (the rest is counted, dropped and marked), killed with its whole
- * process tree when it times out or the run is cancelled.
+ * merged and captured up to a byte limit (the rest is counted, dropped and marked). The process starts in its own
+ * session and process group through {@code setsid} (util-linux): started by the JVM, it is no group leader, so
+ * {@code setsid} calls setsid() and execs the command in place, and the process's pid is its process group id. When
+ * the attempt times out or the run is cancelled, {@link Orphans#kill} kills that group and every process carrying
+ * the attempt's (timeout) or the run's (cancel) environment markers, forked later or escaped with setsid included.
  */
 final class StepProcess {
 
+    private static final Logger log = LoggerFactory.getLogger(StepProcess.class);
     private static final long POLL_MILLIS = 50;
+    /** How long a kill keeps at processes that fork meanwhile. */
+    static final Duration KILL_TIMEOUT = Duration.ofSeconds(10);
+    /** {@code setsid}, or null where util-linux is missing (steps then share the agent's process group). */
+    static final String SETSID = Stream.of("/usr/bin/setsid", "/bin/setsid")
+            .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
+
+    static {
+        if (SETSID == null) {
+            log.warn("setsid (util-linux) not found: step processes run in the agent's process group and are found "
+                    + "by their environment only");
+        }
+    }
 
     /** How one attempt ended. */
     record Result(Integer exitCode, boolean timedOut, boolean canceled, String output, boolean truncated,
                   String error) {
     }
 
+    /**
+     * What identifies one attempt's processes.
+     *
+     * @param runMarker     environment entry every process of the run carries
+     * @param attemptMarker environment entry every process of this attempt carries
+     */
+    record Markers(String runMarker, String attemptMarker) {
+    }
+
     private StepProcess() {
     }
 
-    static Result run(JobStep step, Path defaultWorkDir, java.util.Map<String, String> runEnv,
-                      BooleanSupplier canceled, String threadName) {
-        ProcessBuilder builder = new ProcessBuilder(step.getCommand())
+    /**
+     * Runs the attempt to its end, its timeout or the run's cancellation; blocks.
+     *
+     * @param env        entries added to the step's environment (they include both markers)
+     * @param outputCap  bytes of output kept at most
+     * @param started    told the process group id as soon as the process started (may throw: logged)
+     */
+    static Result run(JobStep step, Path defaultWorkDir, Map<String, String> env, Markers markers, int outputCap,
+                      BooleanSupplier canceled, LongConsumer started, String threadName) {
+        List<String> command = new ArrayList<>();
+        if (SETSID != null) {
+            command.add(SETSID);
+        }
+        command.addAll(step.getCommand());
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .directory((step.getWorkingDirectory() == null ? defaultWorkDir : Path.of(step.getWorkingDirectory()))
                         .toFile())
                 .redirectErrorStream(true);
         builder.environment().putAll(step.getEnv());
-        builder.environment().putAll(runEnv);
+        builder.environment().putAll(env);
+        // through setsid a missing program would start setsid and fail in it: say it as the JVM would
+        if (SETSID != null && !executable(step.getCommand().get(0), builder.directory().toPath(),
+                builder.environment().get("PATH"))) {
+            return new Result(null, false, false, "", false, "cannot start " + step.getCommand() + ": "
+                    + step.getCommand().get(0) + " is not an executable file (nor found on PATH)");
+        }
         Process process;
         try {
             process = builder.start();
@@ -44,7 +95,8 @@ final class StepProcess {
             return new Result(null, false, false, "", false, "cannot start " + step.getCommand() + ": "
                     + e.getMessage());
         }
-        Capture capture = new Capture(process.getInputStream(), step.getMaxOutputBytes());
+        long group = SETSID != null ? process.pid() : -1;
+        Capture capture = new Capture(process.getInputStream(), outputCap);
         Thread reader = new Thread(capture, threadName + "-output");
         reader.setDaemon(true);
         reader.start();
@@ -52,37 +104,67 @@ final class StepProcess {
         long deadline = timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
         boolean timedOut = false;
         boolean wasCanceled = false;
+        String killNote = "";
+        try {
+            if (group > 0) {
+                started.accept(group);
+            }
+        } catch (RuntimeException e) {
+            log.warn("Process group {} of step {} could not be recorded ({}); a restart finds its processes by their "
+                    + "environment", group, step.getStepId(), e.toString());
+        }
         try {
             while (!process.waitFor(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
                 if (canceled.getAsBoolean()) {
                     wasCanceled = true;
-                    killTree(process);
                     break;
                 }
-                if (System.nanoTime() > deadline) {
+                if (System.nanoTime() - deadline > 0) {
                     timedOut = true;
-                    killTree(process);
                     break;
                 }
+            }
+            if (wasCanceled || timedOut) {
+                killNote = kill(process, group, wasCanceled ? List.of(markers.runMarker())
+                        : List.of(markers.runMarker(), markers.attemptMarker()));
             }
             process.waitFor();
             reader.join(TimeUnit.SECONDS.toMillis(5));
         } catch (InterruptedException e) {
-            killTree(process);
+            killNote = kill(process, group, List.of(markers.runMarker()));
             Thread.currentThread().interrupt();
             wasCanceled = true;
         }
         Integer exit = timedOut || wasCanceled ? null : process.exitValue();
-        String error = timedOut ? "timed out after " + timeout.toSeconds() + " s; process tree killed"
-                : wasCanceled ? "canceled; process tree killed" : null;
+        String error = timedOut ? "timed out after " + timeout.toSeconds() + " s; process tree killed" + killNote
+                : wasCanceled ? "canceled; process tree killed" + killNote : null;
         return new Result(exit, timedOut, wasCanceled, capture.text(), capture.truncated(), error);
     }
 
-    /** Kills the process and every descendant (children re-parent once their parent dies, so list them first). */
-    static void killTree(Process process) {
-        List<ProcessHandle> descendants = process.descendants().toList();
+    /** Whether execvp would find {@code program}: a path (relative to {@code dir}) or a name on {@code path}. */
+    static boolean executable(String program, Path dir, String path) {
+        if (program.contains("/")) {
+            Path file = dir.resolve(program);
+            return Files.isExecutable(file) && !Files.isDirectory(file);
+        }
+        for (String entry : (path == null ? "/bin:/usr/bin" : path).split(":")) {
+            Path file = dir.resolve(entry.isEmpty() ? "." : entry).resolve(program);
+            if (Files.isExecutable(file) && !Files.isDirectory(file)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Kills the attempt's process group and every process with the markers; says when some survived. */
+    private static String kill(Process process, long group, List<String> markers) {
         process.destroyForcibly();
-        descendants.forEach(ProcessHandle::destroyForcibly);
+        Orphans.Result result = Orphans.kill(markers, group > 0 ? List.of(group) : List.of(), true, KILL_TIMEOUT);
+        if (result.clean()) {
+            return "";
+        }
+        log.warn("{} process(es) with {} still alive {} after SIGKILL", result.survivors(), markers, KILL_TIMEOUT);
+        return " (" + result.survivors() + " process(es) still alive after " + KILL_TIMEOUT.toSeconds() + " s)";
     }
 
     /** Reads a stream to its end, keeping at most {@code limit} bytes. */

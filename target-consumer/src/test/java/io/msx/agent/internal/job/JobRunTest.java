@@ -7,16 +7,27 @@ import io.msx.avro.status.JobOutcome;
 import io.msx.avro.status.RunStatus;
 import io.msx.avro.status.StepOutcome;
 import io.msx.schemas.JobRules;
+import io.msx.avro.StatusHeader;
+import io.msx.avro.state.StoredRun;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumWriter;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -32,8 +43,152 @@ class JobRunTest {
         return JobStep.newBuilder().setStepId(id).setName(name).setCommand(List.of("sh", "-c", script));
     }
 
+    /** Runs started here, whose processes are killed after each test whatever it left. */
+    private final List<UUID> runIds = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void killLeftovers() {
+        runIds.forEach(id -> Orphans.kill(List.of(Orphans.runMarker(id.toString())), List.of(), false,
+                Duration.ofSeconds(10)));
+    }
+
     private JobRun run(JobDefinition job) {
-        return new JobRun(UUID.randomUUID(), job, "test", null, work, Clock.systemUTC(), "test-run");
+        return run(job, StepListener.NONE);
+    }
+
+    private JobRun run(JobDefinition job, StepListener listener) {
+        UUID runId = UUID.randomUUID();
+        runIds.add(runId);
+        return new JobRun(runId, job, "test", null, work, Clock.systemUTC(), "test-run",
+                OutcomeBudget.DEFAULT_MAX_BYTES, listener);
+    }
+
+    private static List<Long> processesOf(JobRun run) {
+        return Orphans.processesWith(List.of(Orphans.runMarker(run.runId().toString())));
+    }
+
+    /** Fields 5 and 6 of /proc/<pid>/stat: process group and session. */
+    private static long[] groupAndSession(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return new long[] {Long.parseLong(fields[2]), Long.parseLong(fields[3])};
+    }
+
+    @Test
+    void shouldKeepTheOutcomeWithinItsBudgetWhenTwentyStepsPrint70KbEach() throws IOException {
+        JobStep[] steps = new JobStep[20];
+        for (int i = 0; i < steps.length; i++) {
+            steps[i] = step(i + 1, "chatty " + (i + 1), "head -c 70000 /dev/zero | tr '\\0' x; exit " + (i % 3))
+                    .setMaxOutputBytes(100_000).setOnFailure(StepAction.NEXT_STEP).build();
+        }
+
+        JobOutcome.Builder outcome = run(job(steps)).execute();
+
+        JobOutcome event = JobOutcome.newBuilder(outcome).setHeader(StatusHeader.newBuilder().setTarget("T1")
+                .setSeq(42).setOccurredAt(Instant.now().truncatedTo(ChronoUnit.MILLIS))
+                .setEpoch(UUID.randomUUID().toString()).build()).build();
+        ByteArrayOutputStream encoded = new ByteArrayOutputStream();
+        BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(encoded, null);
+        new SpecificDatumWriter<>(JobOutcome.class).write(event, encoder);
+        encoder.flush();
+        assertThat(encoded.size()).isLessThanOrEqualTo(OutcomeBudget.DEFAULT_MAX_BYTES);
+        assertThat(outcome.getSteps()).hasSize(20).allSatisfy(s -> {
+            assertThat(s.getOutputTruncated()).isTrue();
+            assertThat(s.getOutput()).startsWith("xxx").containsPattern("\\[msx: output truncated, \\d+ more "
+                    + "bytes dropped]$");
+        });
+        assertThat(outcome.getSteps()).extracting(StepOutcome::getExitCode)
+                .containsExactly(0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1);
+    }
+
+    @Test
+    void shouldRunEachAttemptInItsOwnSessionAndReportItsProcessGroupWhenItStarts() throws Exception {
+        List<Long> groups = new CopyOnWriteArrayList<>();
+        JobRun run = run(job(step(1, "sleeper", "sleep 300").build()), groups::add);
+        CompletableFuture<JobOutcome.Builder> outcome = CompletableFuture.supplyAsync(run::execute);
+        await().atMost(Duration.ofSeconds(10)).alias("process group reported").until(() -> !groups.isEmpty());
+
+        long group = groups.get(0);
+        assertThat(groupAndSession(group)).containsExactly(group, group);
+        assertThat(groupAndSession(group)[1]).isNotEqualTo(groupAndSession(ProcessHandle.current().pid())[1]);
+
+        run.cancel();
+        assertThat(outcome.get(20, TimeUnit.SECONDS).getStatus()).isEqualTo(RunStatus.CANCELED);
+    }
+
+    @Test
+    void shouldLeaveNoProcessWithTheRunIdWhenABackgroundingStepIsCanceled() throws Exception {
+        JobRun run = run(job(step(1, "sleepers", "sleep 300 & sleep 300").build()));
+        CompletableFuture<JobOutcome.Builder> outcome = CompletableFuture.supplyAsync(run::execute);
+        await().atMost(Duration.ofSeconds(10)).alias("two processes of the run")
+                .until(() -> processesOf(run).size() >= 2);
+
+        run.cancel();
+
+        assertThat(outcome.get(20, TimeUnit.SECONDS).getStatus()).isEqualTo(RunStatus.CANCELED);
+        assertThat(processesOf(run)).as("killed before the run ends").isEmpty();
+    }
+
+    @Test
+    void shouldKillAProcessThatLeftTheStepsSessionWhenCanceled() throws Exception {
+        JobRun run = run(job(step(1, "escaper", "setsid sh -c 'sleep 300' & sleep 300").build()));
+        CompletableFuture<JobOutcome.Builder> outcome = CompletableFuture.supplyAsync(run::execute);
+        List<Long> processes = await().atMost(Duration.ofSeconds(10)).alias("the escaped sleep running")
+                .until(() -> processesOf(run), list -> list.size() >= 2);
+        assertThat(processes.stream().map(pid -> {
+            try {
+                return groupAndSession(pid)[1];
+            } catch (IOException e) {
+                return -1L;
+            }
+        }).distinct().count()).as("two sessions").isGreaterThanOrEqualTo(2);
+
+        run.cancel();
+
+        assertThat(outcome.get(20, TimeUnit.SECONDS).getStatus()).isEqualTo(RunStatus.CANCELED);
+        assertThat(processesOf(run)).isEmpty();
+    }
+
+    @Test
+    void shouldAwaitTheKillWhenStoppedAndStartNothingAfterTheCancel() throws Exception {
+        JobRun run = run(job(step(1, "sleepers", "sleep 300 & sleep 300").build(),
+                step(2, "never", "touch never").build()));
+        CompletableFuture<JobOutcome.Builder> outcome = CompletableFuture.supplyAsync(run::execute);
+        await().atMost(Duration.ofSeconds(10)).until(() -> processesOf(run).size() >= 2);
+
+        run.cancel();
+
+        assertThat(run.awaitStopped(Duration.ofSeconds(20))).isTrue();
+        assertThat(processesOf(run)).isEmpty();
+        assertThat(outcome.get(20, TimeUnit.SECONDS).getStatus()).isEqualTo(RunStatus.CANCELED);
+        assertThat(work.resolve("never")).doesNotExist();
+    }
+
+    @Test
+    void shouldKillTheSurvivorsOfAnAbandonedRunButNotAnUnrelatedProcessGroup() throws Exception {
+        List<Long> groups = new CopyOnWriteArrayList<>();
+        JobRun abandoned = run(job(step(1, "survivors", "sleep 300 & setsid sleep 300 & sleep 300").build()),
+                groups::add);
+        // the agent "crashes": the run is never canceled, its thread simply left behind
+        Thread thread = new Thread(abandoned::execute, "test-abandoned-run");
+        thread.setDaemon(true);
+        thread.start();
+        await().atMost(Duration.ofSeconds(10)).alias("the run's three sleeps")
+                .until(() -> !groups.isEmpty() && processesOf(abandoned).size() >= 3);
+        Process unrelated = new ProcessBuilder(StepProcess.SETSID, "sleep", "300").start();
+        try {
+            StoredRun stored = StoredRun.newBuilder().setRunId(abandoned.runId()).setJobId("j").setState("STARTED")
+                    .setTrigger("test").setProcessGroups(List.of(groups.get(0), unrelated.pid())).build();
+
+            Orphans.Result result = Orphans.killSurvivors(stored, Duration.ofSeconds(10));
+
+            assertThat(result.clean()).isTrue();
+            assertThat(result.killed()).isGreaterThanOrEqualTo(3);
+            assertThat(processesOf(abandoned)).isEmpty();
+            assertThat(unrelated.isAlive()).as("a group none of whose members carries the run id").isTrue();
+        } finally {
+            unrelated.destroyForcibly();
+        }
     }
 
     private static JobDefinition job(JobStep... steps) {
