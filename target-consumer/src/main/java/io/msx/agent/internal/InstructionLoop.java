@@ -226,6 +226,7 @@ public final class InstructionLoop implements Runnable {
                 }
             }
             commit(batch);
+            oneAtATime = false; // every record of the poll that failed before is applied: batches again
         } catch (RuntimeException e) {
             if (!batch.settled()) {
                 batch.rollbacks().forEach(Runnable::run); // nothing of it was written: give back what it reserved
@@ -269,7 +270,6 @@ public final class InstructionLoop implements Runnable {
         handler.commit(batch);
         next = batch.lastOffset() + 1;
         backoff.reset();
-        oneAtATime = false;
         try {
             consumer.commitSync(Map.of(partition, new OffsetAndMetadata(next)), BROKER_TIMEOUT);
         } catch (WakeupException | InterruptException e) {
@@ -281,8 +281,9 @@ public final class InstructionLoop implements Runnable {
     }
 
     /**
-     * Puts the consumer back to the first record not applied yet and waits a back-off; the next attempt applies
-     * records one per batch, so one that cannot be written now does not hold back those before it.
+     * Puts the consumer back to the first record not applied yet and waits a back-off; the records of the next poll
+     * are applied one per batch, so one that cannot be written now (a batch larger than the room left in the spool,
+     * say) does not hold back those before it.
      */
     private void retryLater(RuntimeException e) {
         int failures = backoff.failures();
