@@ -72,8 +72,22 @@ public final class SchemaRegistryClient implements SchemaRegistry {
     @Override
     public int register(String subject, Schema schema) {
         return idsBySubjectSchema.get(new SubjectSchema(subject, schema), key -> {
-            JsonNode response = send("POST", "/subjects/" + encode(subject) + "/versions", schemaBody(schema),
-                    "register schema under subject " + subject);
+            JsonNode response;
+            try {
+                response = send("POST", "/subjects/" + encode(subject) + "/versions", schemaBody(schema),
+                        "register schema under subject " + subject);
+            } catch (SchemaRegistryException e) {
+                if (e.status() != 409) {
+                    throw e;
+                }
+                // Two clients registering a new subject at once: Apicurio answers the loser 409 "already exists".
+                // If the schema is there now, that is success; an incompatible schema is not found and stays 409.
+                OptionalInt id = lookupUncached(subject, schema);
+                if (id.isEmpty()) {
+                    throw e;
+                }
+                return id.getAsInt();
+            }
             int id = response.path("id").asInt(-1);
             if (id < 0) {
                 throw new SchemaRegistryException("registry answered register for subject " + subject
@@ -91,11 +105,16 @@ public final class SchemaRegistryClient implements SchemaRegistry {
         if (cached != null) {
             return OptionalInt.of(cached);
         }
+        OptionalInt id = lookupUncached(subject, schema);
+        id.ifPresent(found -> idsBySubjectSchema.put(new SubjectSchema(subject, schema), found));
+        return id;
+    }
+
+    private OptionalInt lookupUncached(String subject, Schema schema) {
         try {
             JsonNode response = send("POST", "/subjects/" + encode(subject), schemaBody(schema),
                     "look up schema under subject " + subject);
             int id = response.path("id").asInt();
-            idsBySubjectSchema.put(new SubjectSchema(subject, schema), id);
             schemasById.put(id, schema);
             return OptionalInt.of(id);
         } catch (SchemaRegistryException e) {

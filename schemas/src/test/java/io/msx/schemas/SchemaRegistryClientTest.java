@@ -50,6 +50,35 @@ class SchemaRegistryClientTest {
     }
 
     @Test
+    void shouldTakeTheExistingIdWhenAConcurrentRegistrationWonTheRace() throws IOException {
+        String url = start(exchange -> {
+            if (exchange.getRequestURI().getPath().endsWith("/versions")) {
+                answer(exchange, 409, "{\"error_code\":409,\"message\":\"An artifact with ID 'R' already exists\"}");
+            } else {
+                answer(exchange, 200, "{\"id\":11,\"version\":1,\"subject\":\"R\"}");
+            }
+        });
+        SchemaRegistryClient client = new SchemaRegistryClient(SchemaRegistryConfig.of(url));
+
+        assertThat(client.register("R", SCHEMA)).isEqualTo(11);
+    }
+
+    @Test
+    void shouldStillRefuseAnIncompatibleSchemaWithItsConflict() throws IOException {
+        String url = start(exchange -> {
+            if (exchange.getRequestURI().getPath().endsWith("/versions")) {
+                answer(exchange, 409, "{\"error_code\":409,\"message\":\"incompatible\"}");
+            } else {
+                answer(exchange, 404, "{\"error_code\":40403,\"message\":\"schema not found\"}");
+            }
+        });
+        SchemaRegistryClient client = new SchemaRegistryClient(SchemaRegistryConfig.of(url));
+
+        assertThatThrownBy(() -> client.register("R", SCHEMA)).isInstanceOf(SchemaRegistryException.class)
+                .hasMessageContaining("HTTP 409").hasMessageContaining("incompatible");
+    }
+
+    @Test
     void shouldSendBasicAuthCredentials() throws IOException {
         AtomicReference<String> authorization = new AtomicReference<>();
         String url = start(exchange -> {
