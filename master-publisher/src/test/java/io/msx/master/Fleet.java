@@ -83,8 +83,9 @@ final class Fleet implements AutoCloseable {
                 ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4",
                 ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024),
                 new ByteArraySerializer(), new ByteArraySerializer());
-        await().atMost(Duration.ofSeconds(60)).alias("targets enlisted and consuming")
-                .until(() -> master.targets().stream().map(TargetView::name).toList().containsAll(targets)
+        await().atMost(Duration.ofSeconds(60)).alias("targets enlisted, resynced and consuming")
+                .until(() -> master.targets().stream().filter(t -> t.status() == TargetStatus.NORMAL)
+                        .map(TargetView::name).toList().containsAll(targets)
                         && agents.values().stream().allMatch(Fleet::consuming));
     }
 

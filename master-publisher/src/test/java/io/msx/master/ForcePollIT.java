@@ -76,8 +76,10 @@ class ForcePollIT {
             running.add(0, agent);
             agent.start();
         }
-        await().atMost(Duration.ofSeconds(60)).alias("both targets enlisted and consuming")
-                .until(() -> master.targets().stream().map(TargetView::name).toList().containsAll(List.of("T1", "T2"))
+        // new installations: enlisted, resynced by the master (they asked), then NORMAL
+        await().atMost(Duration.ofSeconds(60)).alias("both targets enlisted, resynced and consuming")
+                .until(() -> master.targets().stream().filter(t -> t.status() == TargetStatus.NORMAL)
+                        .map(TargetView::name).toList().containsAll(List.of("T1", "T2"))
                         && ((TargetAgent) running.get(0)).awaitConsuming(Duration.ZERO)
                         && ((TargetAgent) running.get(1)).awaitConsuming(Duration.ZERO));
     }

@@ -129,7 +129,10 @@ public final class DemoCommand implements Callable<Integer> {
         }
         Set<String> wanted = Set.copyOf(targets);
         while (System.nanoTime() < deadline) {
-            Set<String> enlisted = master.targets().stream().map(TargetView::name).collect(Collectors.toSet());
+            // a new installation is enlisted, then resynced by the master (it asks for that), then NORMAL
+            Set<String> enlisted = master.targets().stream()
+                    .filter(t -> t.status() == io.msx.master.TargetStatus.NORMAL).map(TargetView::name)
+                    .collect(Collectors.toSet());
             if (enlisted.containsAll(wanted)) {
                 return true;
             }

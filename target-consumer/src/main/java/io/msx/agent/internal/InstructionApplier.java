@@ -59,6 +59,8 @@ public final class InstructionApplier implements InstructionLoop.Handler {
     private final JobInventory jobs;
     private final JobExecutor executor;
     private final Runnable onDefect;
+    /** Offset of the last STOP whose cancel happened: applied again (its write failed), it is still APPLIED. */
+    private long stoppedAt = -1;
 
     public InstructionApplier(String target, StatusReporter reporter, CheckInScheduler scheduler, AgentState state,
                               ZoneId zone, String agentVersion, JobInventory jobs, JobExecutor executor,
@@ -227,9 +229,15 @@ public final class InstructionApplier implements InstructionLoop.Handler {
 
     private void stop(ApplyBatch batch, UUID id, long offset, String jobId) {
         if (executor.current(jobId) == null) {
+            if (offset == stoppedAt) {
+                // applied again after its write failed: the cancel happened, the acknowledgement says so
+                done(batch, id, offset, List.of());
+                return;
+            }
             refuse(batch, id, offset, "job '" + jobId + "' is not running");
             return;
         }
+        stoppedAt = offset;
         // cancel BEFORE acknowledging: an acknowledged STOP has happened
         if (!executor.cancelAndAwait(jobId, STOP_TIMEOUT)) {
             refuse(batch, id, offset, "job '" + jobId + "' was canceled but its processes did not end within "
@@ -296,11 +304,11 @@ public final class InstructionApplier implements InstructionLoop.Handler {
     }
 
     @Override
-    public void lost(long nextOffset, long logStartOffset) {
-        long lost = logStartOffset - nextOffset;
+    public void lost(long nextOffset, long logStartOffset, String why) {
+        long lost = Math.max(0, logStartOffset - nextOffset);
         long total = state.instructionsLost() + lost;
-        String reason = lost + " instruction(s) at offsets " + nextOffset + ".." + (logStartOffset - 1)
-                + " expired from the topic (retention) before this target read them";
+        String reason = why != null ? why : lost + " instruction(s) at offsets " + nextOffset + ".."
+                + (logStartOffset - 1) + " expired from the topic (retention) before this target read them";
         reporter.spool().writeState(List.of(AgentMeta.instructionsLost(total), AgentMeta.resyncRequested(reason),
                 AgentStore.appliedOffset(logStartOffset - 1)));
         state.instructionsLost(total);

@@ -92,8 +92,11 @@ public final class InstructionLoop implements Runnable {
         /** Writes the batch durably, then runs its effects; on a failed write nothing of it happened. */
         void commit(ApplyBatch batch);
 
-        /** Instructions in [nextOffset, logStartOffset) expired before they were read: record it, ask a resync. */
-        void lost(long nextOffset, long logStartOffset);
+        /**
+         * Instructions in [nextOffset, logStartOffset) were never read (expired, or the log was cut: {@code why}
+         * then says so): record it, ask for a resync, resume at {@code logStartOffset}.
+         */
+        void lost(long nextOffset, long logStartOffset, String why);
 
         /**
          * The loop knows where it reads from: {@code next}; {@code fresh} when a new installation chose the end of
@@ -168,14 +171,25 @@ public final class InstructionLoop implements Runnable {
                     pollOnce();
                 } catch (WakeupException | InterruptException e) {
                     throw e;
-                } catch (OffsetOutOfRangeException e) {
-                    Long from = e.offsetOutOfRangePartitions().get(partition);
-                    checkRetention(from == null ? next : from);
                 } catch (RuntimeException e) {
-                    if (!RetryPolicy.isTransient(e)) {
-                        throw e;
+                    try {
+                        if (e instanceof OffsetOutOfRangeException outOfRange) {
+                            Long from = outOfRange.offsetOutOfRangePartitions().get(partition);
+                            checkRetention(from == null ? next : from);
+                            continue;
+                        }
+                        if (!RetryPolicy.isTransient(e)) {
+                            throw e;
+                        }
+                        retryLater(e);
+                    } catch (WakeupException | InterruptException stop) {
+                        throw stop;
+                    } catch (RuntimeException retry) {
+                        if (!RetryPolicy.isTransient(retry)) {
+                            throw retry;
+                        }
+                        retryLater(retry);
                     }
-                    retryLater(e);
                 }
             }
         } catch (WakeupException | InterruptException e) {
@@ -270,6 +284,10 @@ public final class InstructionLoop implements Runnable {
         handler.commit(batch);
         next = batch.lastOffset() + 1;
         backoff.reset();
+        commitPosition();
+    }
+
+    private void commitPosition() {
         try {
             consumer.commitSync(Map.of(partition, new OffsetAndMetadata(next)), BROKER_TIMEOUT);
         } catch (WakeupException | InterruptException e) {
@@ -316,6 +334,7 @@ public final class InstructionLoop implements Runnable {
                             + "for the master's resync", topic, next);
                     contact();
                     handler.positioned(true, next);
+                    commitPosition();
                     return true;
                 }
                 if (next < 0) {
@@ -337,12 +356,23 @@ public final class InstructionLoop implements Runnable {
         return false;
     }
 
-    /** Seeks to {@code from}, or to the log start when instructions before it expired (recording the loss). */
+    /**
+     * Seeks to {@code from}; to the log start when instructions before it expired (recording the loss); to the end
+     * of the log when {@code from} lies past it (the topic was recreated or truncated: what is there now may be what
+     * was applied before, and nothing is applied twice). Either way a resync is asked for.
+     */
     private void checkRetention(long from) {
         long logStart = consumer.beginningOffsets(List.of(partition), BROKER_TIMEOUT).getOrDefault(partition, 0L);
+        long logEnd = consumer.endOffsets(List.of(partition), BROKER_TIMEOUT).getOrDefault(partition, 0L);
         contact();
-        if (from < logStart) {
-            handler.lost(from, logStart);
+        if (from > logEnd) {
+            log.error("Next instruction offset {} of {} lies past the end of its log ({}): the topic was recreated or "
+                    + "truncated; reading on from its end and asking for a resync", from, topic, logEnd);
+            handler.lost(logEnd, logEnd, "the topic's log ends at " + logEnd + ", before offset " + from
+                    + " the target was at (the topic was recreated or truncated)");
+            from = logEnd;
+        } else if (from < logStart) {
+            handler.lost(from, logStart, null);
             from = logStart;
         }
         next = from;

@@ -6,6 +6,7 @@ import io.msx.avro.status.JobOutcome;
 import io.msx.avro.status.JobRunStarted;
 import io.msx.avro.status.RunStatus;
 import io.msx.agent.internal.job.JobRun;
+import io.msx.agent.internal.job.Orphans;
 import io.msx.agent.internal.job.OutcomeBudget;
 import io.msx.agent.internal.job.StepListener;
 import io.msx.spool.StateChange;
@@ -60,6 +61,8 @@ public final class JobExecutor implements AutoCloseable {
     private final ThreadPoolExecutor pool;
     private final Map<String, JobRun> running = new ConcurrentHashMap<>();
     private final AtomicInteger threads = new AtomicInteger();
+    /** Longest a finished run waits for the processes its steps left running to die. */
+    private static final Duration LEFTOVER_KILL_TIMEOUT = Duration.ofSeconds(10);
     /** Counted down when shutdown stops waiting: outcomes still being retried are then given up. */
     private final CountDownLatch abandon = new CountDownLatch(1);
 
@@ -166,6 +169,7 @@ public final class JobExecutor implements AutoCloseable {
                         .setDurationMillis(Duration.between(started, now).toMillis());
                 OutcomeBudget.fit(outcome, outcomeMaxBytes);
             }
+            Orphans.killLeftovers(run.runId(), run.jobId(), LEFTOVER_KILL_TIMEOUT);
             if (reportOutcome(run, outcome)) {
                 log.info("Job {} run {} {}: {}", run.jobId(), run.runId(), outcome.getStatus(), outcome.getMessage());
             }

@@ -412,6 +412,21 @@ class InstructionLoopTest {
         assertThat(meta.resyncRequested()).isPresent();
     }
 
+    @Test
+    void shouldReadOnFromTheEndAndAskForAResyncWhenItsPositionLiesPastTheLog() {
+        TopicPartition partition = new TopicPartition(TOPIC, 0);
+        consumer.updateBeginningOffsets(Map.of(partition, 0L));
+        consumer.updateEndOffsets(Map.of(partition, 3L));
+        UUID sync = UUID.randomUUID();
+        feed(List.of(record(3, syncTime(sync))));
+        start(producer(true), applier, 9L); // applied up to 9, but the recreated topic ends at 3
+
+        await().atMost(WAIT).until(() -> acks().size() == 1);
+        assertThat(acks().get(0).getOffset()).as("nothing before the end applied again").isEqualTo(3L);
+        assertThat(state.resyncReason()).contains("the topic's log ends at 3, before offset 10");
+        assertThat(new AgentMeta(spool).resyncRequested()).isPresent();
+    }
+
     private List<io.msx.avro.status.JobOutcome> outcomes() {
         return status.history().stream()
                 .map(r -> ((Decoded.Message) codec.decode(MessageFamily.STATUS, r.topic(), r.value())).value())
@@ -471,8 +486,8 @@ class InstructionLoopTest {
         }
 
         @Override
-        public void lost(long nextOffset, long logStartOffset) {
-            delegate.lost(nextOffset, logStartOffset);
+        public void lost(long nextOffset, long logStartOffset, String why) {
+            delegate.lost(nextOffset, logStartOffset, why);
         }
 
         @Override

@@ -115,6 +115,18 @@ class JobExecutorTest {
     }
 
     @Test
+    void shouldKillWhatAFinishedRunLeftRunningBeforeItsNextRun() {
+        JobRun run = start(job("daemon", "sleep 120 & setsid sleep 120 & echo spawned"));
+
+        await().atMost(WAIT).alias("outcome reported").until(() -> outcomes().stream()
+                .anyMatch(o -> o.getRunId().equals(run.runId())));
+        assertThat(io.msx.agent.internal.job.Orphans.processesOf(run.runId()))
+                .as("background and setsid children killed when the run ended").isEmpty();
+        assertThat(outcomes()).filteredOn(o -> o.getRunId().equals(run.runId())).singleElement()
+                .satisfies(o -> assertThat(o.getStatus()).isEqualTo(RunStatus.SUCCEEDED));
+    }
+
+    @Test
     void shouldReportTrueWhenNothingRunsForCancelAndAwait() {
         assertThat(executor.cancelAndAwait("nothing", Duration.ofSeconds(1))).isTrue();
     }

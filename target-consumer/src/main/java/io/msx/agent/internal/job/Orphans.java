@@ -72,6 +72,20 @@ public final class Orphans {
         return result;
     }
 
+    /**
+     * Kills what a finished run's steps left running (background children, {@code setsid} daemons), before its slot
+     * is released: a job's next run never runs beside the previous one, as systemd stops a service's whole control
+     * group. Start long-lived daemons through the machine's service manager instead.
+     */
+    public static Result killLeftovers(UUID runId, String jobId, Duration timeout) {
+        Result result = kill(List.of(runMarker(runId.toString())), List.of(), false, timeout);
+        if (result.killed() > 0 || !result.clean()) {
+            log.warn("Run {} of job {} ended with {} process(es) of its steps still running: killed{}", runId, jobId,
+                    result.killed(), result.clean() ? "" : ", " + result.survivors() + " still alive after " + timeout);
+        }
+        return result;
+    }
+
     /** The environment entry every process of run {@code runId} carries. */
     static String runMarker(String runId) {
         return "MSX_RUN_ID=" + runId;
