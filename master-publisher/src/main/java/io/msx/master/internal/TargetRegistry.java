@@ -285,10 +285,13 @@ public final class TargetRegistry {
             }
             // The first event seen has nothing to jump from (the status topic's retention may have removed the
             // earlier ones): it is taken as it is.
-            if (epoch != null && seq - last > MAX_SEQ_JUMP) { // no overflow: seq > last >= 0
+            // A new installation's Enlist starts at 1 after a wipe, but an upgraded store that gets its first epoch
+            // keeps counting where it was: the jump is measured from the previous epoch's last seq then.
+            long from = otherEpoch && seq > lastSeq ? lastSeq : last;
+            if (epoch != null && seq - from > MAX_SEQ_JUMP) { // no overflow: seq > from >= 0
                 throw new IllegalArgumentException(String.format("seq %,d of target %s (epoch '%s') jumps more "
                         + "than %,d beyond its last seq %,d: refused as forged or corrupt", seq, name, eventEpoch,
-                        MAX_SEQ_JUMP, last));
+                        MAX_SEQ_JUMP, from));
             }
             if (otherEpoch) {
                 switchTo(eventEpoch);

@@ -156,6 +156,17 @@ class TargetRegistryTest {
     }
 
     @Test
+    void shouldAcceptAnUpgradedStoreWhoseFirstEpochKeepsCountingFromItsOldSeq() {
+        long old = 3 * TargetRegistry.MAX_SEQ_JUMP;
+        registry.apply(event("T1", null, old, enlist(60))); // the first event seen is taken as it is
+
+        assertThat(registry.apply(event("T1", "e1", old + 1, enlist(60)))).as("same store, now with an epoch").isTrue();
+        assertThat(registry.apply(event("T1", "e1", old + 2, checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 0))))
+                .isTrue();
+        assertThat(registry.view("T1").orElseThrow().epoch()).isEqualTo("e1");
+    }
+
+    @Test
     void shouldRefuseAnImplausibleSeqJumpWithoutAdvancingTheSeq() {
         registry.apply(event("T1", "e1", 1, enlist(60)));
         registry.apply(event("T1", "e1", 5, checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 0)));
@@ -164,8 +175,9 @@ class TargetRegistryTest {
                 checkIn(CheckInTrigger.FORCED, clock.instant(), 0))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("target T1")
                 .hasMessageContaining("refused as forged or corrupt");
-        assertThatThrownBy(() -> registry.apply(event("T1", "e2", TargetRegistry.MAX_SEQ_JUMP + 1, enlist(60))))
-                .as("a new installation counts from 1").isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> registry.apply(event("T1", "e2", 5 + TargetRegistry.MAX_SEQ_JUMP + 1, enlist(60))))
+                .as("a new installation counts from 1, or on from the last seq of the one it replaces")
+                .isInstanceOf(IllegalArgumentException.class);
 
         assertThat(registry.apply(event("T1", "e1", 6, checkIn(CheckInTrigger.FORCED, clock.instant(), 0)))).isTrue();
         assertThat(registry.apply(event("T1", "e1", 6 + TargetRegistry.MAX_SEQ_JUMP,
