@@ -175,20 +175,23 @@ public final class TargetAgent implements AutoCloseable {
         loop.onFatal(this::fail);
         applier = new InstructionApplier(name, reporter, checkIns, agentState, config.timeZone(),
                 AgentVersion.current(), inventory, executor, this::defected);
+        applier.onReinstall(this::enlist);
         loop.handler(applier);
         jobScheduler = new JobScheduler(inventory, clock, this::fire);
 
-        reporter.report(h -> Enlist.newBuilder()
-                .setHeader(h)
-                .setLocation(config.location())
-                .setAgentVersion(AgentVersion.current())
-                .setTimeZone(config.timeZone().getId())
-                .setPollingIntervalSeconds((int) agentState.pollInterval().toSeconds())
-                .setCapabilities(List.of("force-poll", "set-poll-interval", "sync-time", "os-process-jobs",
-                        "cron-schedules", "installation-epoch"))
-                .build(), List.of(), Priority.RESERVED);
+        try {
+            enlist();
+        } catch (io.msx.spool.SpoolFullException e) {
+            // an installation that enlisted before: the master knows it; the next start enlists again
+            log.warn("Target agent {}: Enlist not sent, the status spool is full ({} events wait for the broker)",
+                    name, spool.stats().depth());
+        }
         recoverRuns(store);
-        checkIn(CheckInTrigger.STARTUP);
+        try {
+            checkIn(CheckInTrigger.STARTUP);
+        } catch (io.msx.spool.SpoolFullException e) {
+            log.warn("Target agent {}: startup check-in not sent, the status spool is full", name);
+        }
         loopThread = Threads.supervised("msx-target-" + name + "-instructions", loop, this::fail);
         loopThread.start();
         schedulerThread = Threads.supervised("msx-target-" + name + "-scheduler", jobScheduler, this::fail);
@@ -202,6 +205,19 @@ public final class TargetAgent implements AutoCloseable {
         }
         log.info("Target agent {} started ({} job(s), poll interval {}, data in {})", name, inventory.all().size(),
                 agentState.pollInterval(), config.dataDir());
+    }
+
+    /** Tells the master who this installation is (from the reserve: it must get through a full spool). */
+    private void enlist() {
+        reporter.report(h -> Enlist.newBuilder()
+                .setHeader(h)
+                .setLocation(config.location())
+                .setAgentVersion(AgentVersion.current())
+                .setTimeZone(config.timeZone().getId())
+                .setPollingIntervalSeconds((int) agentState.pollInterval().toSeconds())
+                .setCapabilities(List.of("force-poll", "set-poll-interval", "sync-time", "os-process-jobs",
+                        "cron-schedules", "installation-epoch"))
+                .build(), List.of(), Priority.RESERVED);
     }
 
     /**
@@ -245,10 +261,15 @@ public final class TargetAgent implements AutoCloseable {
             String why = pending ? "job " + run.getJobId() + " was removed before the run began"
                     : "the agent stopped while this run was in progress; it was not started again" + killed(run);
             Instant now = reporter.now();
-            reporter.report(h -> JobOutcome.newBuilder().setHeader(h).setRunId(run.getRunId())
-                    .setJobId(run.getJobId()).setTrigger(run.getTrigger()).setStatus(RunStatus.FAILED)
-                    .setMessage(why).setStartedAt(now).setEndedAt(now).setDurationMillis(0).build(),
-                    List.of(AgentStore.deleteRun(run.getRunId())), Priority.RESERVED);
+            try {
+                reporter.report(h -> JobOutcome.newBuilder().setHeader(h).setRunId(run.getRunId())
+                        .setJobId(run.getJobId()).setTrigger(run.getTrigger()).setStatus(RunStatus.FAILED)
+                        .setMessage(why).setStartedAt(now).setEndedAt(now).setDurationMillis(0).build(),
+                        List.of(AgentStore.deleteRun(run.getRunId())), Priority.RESERVED);
+            } catch (io.msx.spool.SpoolFullException e) {
+                log.warn("Run {} of job {} cut short by the last stop is reported at the next start: the status spool "
+                        + "is full", run.getRunId(), run.getJobId());
+            }
         }
     }
 
@@ -269,7 +290,12 @@ public final class TargetAgent implements AutoCloseable {
     private void fire(JobDefinition job, JobSchedule schedule) {
         String trigger = "schedule:" + schedule.getName();
         if (spool.stats().full()) {
-            reporter.skippedNow(job, trigger, reporter.outboxFull(), Priority.RESERVED);
+            if (reporter.refusalFromReserve()) {
+                reporter.skippedNow(job, trigger, reporter.outboxFull(), Priority.RESERVED);
+            } else {
+                log.warn("Schedule {} of job {} skipped: the status spool is full (not reported: the reserve is kept "
+                        + "for outcomes)", schedule.getName(), job.getJobId());
+            }
             return;
         }
         JobRun run = executor.reserve(UUID.randomUUID(), job, trigger, null);

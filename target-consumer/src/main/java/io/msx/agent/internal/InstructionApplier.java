@@ -61,6 +61,7 @@ public final class InstructionApplier implements InstructionLoop.Handler {
     private final Runnable onDefect;
     /** Offset of the last STOP whose cancel happened: applied again (its write failed), it is still APPLIED. */
     private long stoppedAt = -1;
+    private Runnable onReinstall = () -> { };
 
     public InstructionApplier(String target, StatusReporter reporter, CheckInScheduler scheduler, AgentState state,
                               ZoneId zone, String agentVersion, JobInventory jobs, JobExecutor executor,
@@ -205,7 +206,7 @@ public final class InstructionApplier implements InstructionLoop.Handler {
             return;
         }
         String trigger = id.toString();
-        if (reporter.spool().stats().full()) {
+        if (reporter.spool().stats().full() && reporter.refusalFromReserve()) {
             // new work is refused while the outbox is full; the acknowledgement and the SKIPPED report say why, from
             // the reserve (they are small and rare: starts need instructions, which need the broker)
             done(batch, id, offset, List.of(), Priority.RESERVED);
@@ -315,6 +316,26 @@ public final class InstructionApplier implements InstructionLoop.Handler {
         state.resyncReason(reason);
         state.lastAppliedOffset(logStartOffset - 1);
         log.warn("{}: asking the master for a resync", reason);
+    }
+
+    @Override
+    public void restored(long next, long committed) {
+        String reason = "restored or cloned data directory: its store had applied up to offset " + (next - 1)
+                + ", its consumer group up to " + (committed - 1);
+        List<StateChange> changes = List.of(AgentMeta.newEpoch(), AgentMeta.resyncRequested(reason),
+                AgentStore.appliedOffset(committed - 1));
+        reporter.spool().writeState(changes);
+        String epoch = new AgentMeta(reporter.spool()).epoch().orElseThrow();
+        log.warn("New installation epoch {} ({}): asking for a resync", epoch, reason);
+        state.epoch(epoch);
+        state.resyncReason(reason);
+        state.lastAppliedOffset(committed - 1);
+        onReinstall.run();
+    }
+
+    /** Told when this agent became a new installation while running (its directory was restored or cloned). */
+    public void onReinstall(Runnable onReinstall) {
+        this.onReinstall = onReinstall;
     }
 
     @Override

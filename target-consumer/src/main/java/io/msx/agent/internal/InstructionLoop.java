@@ -99,6 +99,13 @@ public final class InstructionLoop implements Runnable {
         void lost(long nextOffset, long logStartOffset, String why);
 
         /**
+         * The store is behind the offset this target's consumer group committed ({@code committed}): its data
+         * directory was restored from a backup or cloned. The handler makes it a new installation that asks for a
+         * resync; reading resumes at {@code committed}, so nothing applied since the backup is applied twice.
+         */
+        void restored(long next, long committed);
+
+        /**
          * The loop knows where it reads from: {@code next}; {@code fresh} when a new installation chose the end of
          * the topic (the handler stores it as the position to resume from, so a restart does not skip what is posted
          * after it).
@@ -339,6 +346,15 @@ public final class InstructionLoop implements Runnable {
                 }
                 if (next < 0) {
                     next = resumeAfter + 1;
+                }
+                OffsetAndMetadata committed = consumer.committed(java.util.Set.of(partition), BROKER_TIMEOUT)
+                        .get(partition);
+                if (committed != null && committed.offset() > next) {
+                    log.warn("The store of {} applied up to offset {}, but its consumer group committed {}: the data "
+                            + "directory was restored or cloned; a new installation resumes at {}", topic, next - 1,
+                            committed.offset(), committed.offset());
+                    handler.restored(next, committed.offset());
+                    next = committed.offset();
                 }
                 checkRetention(next);
                 log.info("Consuming instructions from {} at offset {} (after the last applied)", topic, next);

@@ -38,6 +38,8 @@ public final class StatusReporter {
 
     /** Stands for the id of an instruction whose header could not be read. */
     public static final UUID UNDECODABLE = new UUID(0, 0);
+    /** Refusals (SKIPPED starts and firings) reported from the reserve per full spell of the spool. */
+    public static final int MAX_RESERVED_REFUSALS = 100;
     /** Longest error kept in an acknowledgement: errors may quote what an instruction carried. */
     public static final int MAX_ERROR_CHARS = 2_000;
 
@@ -48,6 +50,12 @@ public final class StatusReporter {
     private final Clock clock;
     private final AgentState state;
     private final AtomicLong rejectedAtLastCheckIn = new AtomicLong();
+    /**
+     * Refusals of new work reported from the reserve while the spool is full, at most
+     * {@link #MAX_RESERVED_REFUSALS}, so they cannot use up what outcomes of started runs need.
+     */
+    private final java.util.concurrent.atomic.AtomicInteger reservedRefusals =
+            new java.util.concurrent.atomic.AtomicInteger();
     private volatile Supplier<List<String>> runningJobs = List::of;
     private volatile Supplier<String> inventoryDigest = () -> "";
 
@@ -127,6 +135,9 @@ public final class StatusReporter {
      */
     public long checkIn(CheckInTrigger trigger, UUID answersInstruction, ZoneId zone, String agentVersion) {
         OutboxStats stats = spool.stats();
+        if (!stats.full()) {
+            reservedRefusals.set(0);
+        }
         // full now, or refused an append since the last check-in
         boolean full = stats.full() | rejectedAtLastCheckIn.getAndSet(stats.rejectedAppends())
                 < stats.rejectedAppends();
@@ -195,6 +206,14 @@ public final class StatusReporter {
     /** Why a start finds the job's slot taken. */
     public static String alreadyRunning(UUID runningRunId) {
         return "an instance is already running" + (runningRunId == null ? "" : " (run " + runningRunId + ")");
+    }
+
+    /**
+     * True while a refusal of new work may still be reported from the reserve in this full spell; beyond
+     * {@link #MAX_RESERVED_REFUSALS}, starts wait in the topic and schedule firings are only logged.
+     */
+    public boolean refusalFromReserve() {
+        return reservedRefusals.incrementAndGet() <= MAX_RESERVED_REFUSALS;
     }
 
     /** Why a start is refused while the outbox is full. */

@@ -87,8 +87,20 @@ class InstructionLoopTest {
 
     /** A MockConsumer whose poll waits a little when there is nothing, as a real one does, instead of spinning. */
     private static final class PollingMockConsumer extends MockConsumer<byte[], byte[]> {
+        /** What the group committed before this consumer came (MockConsumer forgets commits on assign). */
+        private volatile Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> earlier = Map.of();
+
         PollingMockConsumer() {
             super("earliest");
+        }
+
+        @Override
+        public synchronized Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed(
+                java.util.Set<TopicPartition> partitions, Duration timeout) {
+            Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> now =
+                    new java.util.HashMap<>(earlier);
+            now.putAll(super.committed(partitions, timeout));
+            return now;
         }
 
         @Override
@@ -427,6 +439,26 @@ class InstructionLoopTest {
         assertThat(new AgentMeta(spool).resyncRequested()).isPresent();
     }
 
+    @Test
+    void shouldBecomeANewInstallationWhenItsStoreIsBehindItsCommittedOffset() {
+        TopicPartition partition = new TopicPartition(TOPIC, 0);
+        consumer.updateEndOffsets(Map.of(partition, 6L));
+        // what the group committed before the data directory was restored from an older backup
+        consumer.earlier = Map.of(partition, new org.apache.kafka.clients.consumer.OffsetAndMetadata(5L));
+        state.epoch("old-epoch");
+        AtomicInteger reinstalls = new AtomicInteger();
+        applier.onReinstall(reinstalls::incrementAndGet);
+        UUID sync = UUID.randomUUID();
+        feed(List.of(record(5, syncTime(sync))));
+        start(producer(true), applier, 1L); // the restored store applied up to offset 1 only
+
+        await().atMost(WAIT).until(() -> acks().size() == 1);
+        assertThat(acks().get(0).getOffset()).as("offsets 2 to 4 were applied before: not again").isEqualTo(5L);
+        assertThat(state.epoch()).isNotEqualTo("old-epoch").isEqualTo(new AgentMeta(spool).epoch().orElseThrow());
+        assertThat(state.resyncReason()).startsWith("restored or cloned data directory");
+        assertThat(reinstalls).as("enlisted again under the new epoch").hasValue(1);
+    }
+
     private List<io.msx.avro.status.JobOutcome> outcomes() {
         return status.history().stream()
                 .map(r -> ((Decoded.Message) codec.decode(MessageFamily.STATUS, r.topic(), r.value())).value())
@@ -488,6 +520,11 @@ class InstructionLoopTest {
         @Override
         public void lost(long nextOffset, long logStartOffset, String why) {
             delegate.lost(nextOffset, logStartOffset, why);
+        }
+
+        @Override
+        public void restored(long next, long committed) {
+            delegate.restored(next, committed);
         }
 
         @Override
