@@ -42,14 +42,21 @@ import java.util.concurrent.CountDownLatch;
 /**
  * The target agent against raw Kafka, in one run on the local stack:
  * <ul>
- *   <li>instruction apply rate (each JobInsert's effect, offset and ack in one synced RocksDB batch, then relayed)
- *       vs a raw consumer reading the same topic;</li>
+ *   <li>instruction apply rate (the JobInserts of one poll, their effects, offsets and acks in one synced RocksDB
+ *       batch, then relayed) vs a raw consumer reading the same topic; the agent starts fresh (at the end of its
+ *       topic), a warm-up transaction of instructions is applied first, then the measured one, each readable at
+ *       once (one transaction);</li>
  *   <li>idle resident memory of an agent JVM vs an idle JVM holding only a raw consumer, same JVM flags.</li>
  * </ul>
  */
 final class AgentBench {
 
-    private static final int INSTRUCTIONS = 5000;
+    /** Override with {@code -Dmsx.bench.instructions=N}. */
+    private static final int INSTRUCTIONS = Integer.getInteger("msx.bench.instructions", 5000);
+    /** Applied (and read) first, not measured: JIT, schema registrations, first RocksDB writes. */
+    private static final int WARMUP = Integer.getInteger("msx.bench.warmup.instructions", 1000);
+    /** Extra JVM options of the agent child, e.g. {@code -Dmsx.bench.child.jvm.args=-XX:StartFlightRecording=...}. */
+    private static final String CHILD_JVM_ARGS = System.getProperty("msx.bench.child.jvm.args", "");
     private static final Duration IDLE = Duration.ofSeconds(5);
     private static final String JVM_HEAP = "-Xmx256m";
 
@@ -67,15 +74,23 @@ final class AgentBench {
             }
             MsxCodec codec = MsxCodec.of(new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl())),
                     true);
-            produceInstructions(stack, topics, codec);
-
-            double rawRate = rawReadRate(stack, topics);
-
-            Process agent = child(stack, topics, "agent-child", root.resolve("agent").toString());
+            // A fresh agent starts at the END of its topic (it waits for the master's resync): start it, wait until
+            // it is positioned (ready), then post every instruction in one transaction, so all become readable at
+            // once and the production rate does not bound the apply rate.
+            int httpPort = freePort();
+            Process agent = child(stack, topics, "agent-child", root.resolve("agent").toString(),
+                    Integer.toString(httpPort));
             double applyRate;
+            double rawRate;
             long agentRss;
             try {
-                applyRate = applyRate(stack, topics, codec);
+                awaitReady(agent, httpPort);
+                produceInstructions(stack, topics, codec, "warm-up-", WARMUP);
+                applyRate(stack, topics, codec, 0, WARMUP);
+                long measuredFrom = endOffset(stack, topics);
+                produceInstructions(stack, topics, codec, "job-", INSTRUCTIONS);
+                applyRate = applyRate(stack, topics, codec, measuredFrom, INSTRUCTIONS);
+                rawRate = rawReadRate(stack, topics, measuredFrom);
                 Thread.sleep(IDLE.toMillis()); // let it settle idle before reading its memory
                 agentRss = rssKb(agent.pid());
             } finally {
@@ -103,12 +118,26 @@ final class AgentBench {
         }
     }
 
-    private static void produceInstructions(LocalStack stack, Topics topics, MsxCodec codec) throws Exception {
+    private static long endOffset(LocalStack stack, Topics topics) {
+        TopicPartition tp = new TopicPartition(topics.target("T1"), 0);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            return consumer.endOffsets(List.of(tp)).get(tp);
+        }
+    }
+
+    /** {@code count} JobInserts in one transaction: readable (read_committed) all at once. */
+    private static void produceInstructions(LocalStack stack, Topics topics, MsxCodec codec, String jobPrefix,
+                                            int count) throws Exception {
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(), ProducerConfig.LINGER_MS_CONFIG, 5),
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(), ProducerConfig.LINGER_MS_CONFIG, 5,
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG, "msx-bench-agent-" + UUID.randomUUID()),
                 new ByteArraySerializer(), new ByteArraySerializer())) {
-            for (int i = 0; i < INSTRUCTIONS; i++) {
-                JobDefinition job = JobDefinition.newBuilder().setJobId("job-" + i).setName("job-" + i)
+            producer.initTransactions();
+            producer.beginTransaction();
+            for (int i = 0; i < count; i++) {
+                JobDefinition job = JobDefinition.newBuilder().setJobId(jobPrefix + i).setName(jobPrefix + i)
                         .setSteps(List.of(JobStep.newBuilder().setStepId(1).setName("s")
                                 .setCommand(List.of("true")).build())).build();
                 InstructionHeader header = InstructionHeader.newBuilder().setInstructionId(UUID.randomUUID())
@@ -116,11 +145,12 @@ final class AgentBench {
                 producer.send(new ProducerRecord<>(topics.target("T1"), codec.encode(JobInsert.newBuilder()
                         .setHeader(header).setJob(job).build())));
             }
-            producer.flush();
+            producer.commitTransaction();
         }
     }
 
-    private static double rawReadRate(LocalStack stack, Topics topics) {
+    /** Reads the whole topic once (warm-up), then times reading the measured instructions from {@code from}. */
+    private static double rawReadRate(LocalStack stack, Topics topics, long from) {
         TopicPartition tp = new TopicPartition(topics.target("T1"), 0);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
@@ -128,6 +158,11 @@ final class AgentBench {
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
+            int warm = 0;
+            while (warm < WARMUP + INSTRUCTIONS) {
+                warm += consumer.poll(Duration.ofMillis(100)).count();
+            }
+            consumer.seek(tp, from);
             consumer.position(tp);
             long start = System.nanoTime();
             int read = 0;
@@ -138,8 +173,8 @@ final class AgentBench {
         }
     }
 
-    /** Apply rate from the agent's own ack timestamps: first to last of INSTRUCTIONS acks. */
-    private static double applyRate(LocalStack stack, Topics topics, MsxCodec codec) {
+    /** Apply rate from the agent's own ack timestamps: first to last of the acks of instructions from {@code from}. */
+    private static double applyRate(LocalStack stack, Topics topics, MsxCodec codec, long from, int count) {
         TopicPartition tp = new TopicPartition(topics.status(), 0);
         List<Instant> applied = new ArrayList<>();
         long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
@@ -148,29 +183,82 @@ final class AgentBench {
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
-            while (applied.size() < INSTRUCTIONS) {
+            while (applied.size() < count) {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("only " + applied.size() + " acks within 5 minutes");
                 }
                 consumer.poll(Duration.ofMillis(200)).forEach(r -> {
                     Decoded decoded = codec.decode(MessageFamily.STATUS, r.topic(), r.partition(), r.offset(),
                             r.value());
-                    if (decoded instanceof Decoded.Message m && m.value() instanceof InstructionAck ack) {
+                    if (decoded instanceof Decoded.Message m && m.value() instanceof InstructionAck ack
+                            && ack.getOffset() >= from) {
                         applied.add(ack.getAppliedAt());
                     }
                 });
             }
         }
+        if (Boolean.getBoolean("msx.bench.verbose")) {
+            // where the time goes: acks of one batch carry nearly the same time, the gaps are between batches
+            long within = 0;
+            List<Long> gaps = new ArrayList<>();
+            for (int i = 1; i < applied.size(); i++) {
+                long gap = Duration.between(applied.get(i - 1), applied.get(i)).toMillis();
+                if (gap >= 3) {
+                    gaps.add(gap);
+                } else {
+                    within += gap;
+                }
+            }
+            System.out.printf("acks: %d; gaps of 3 ms or more: %d, %d ms in all: %s; the rest %d ms%n",
+                    applied.size(), gaps.size(), gaps.stream().mapToLong(Long::longValue).sum(), gaps, within);
+        }
         double seconds = Duration.between(applied.get(0), applied.get(applied.size() - 1)).toMillis() / 1000.0;
         return (applied.size() - 1) / seconds;
     }
 
-    private static Process child(LocalStack stack, Topics topics, String role, String dataDir) throws Exception {
-        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), JVM_HEAP,
-                "-cp", System.getProperty("java.class.path"), Bench.class.getName(), role, stack.bootstrapServers(),
-                stack.schemaRegistryUrl(), topics.prefix(), dataDir)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
-                .start();
+    private static Process child(LocalStack stack, Topics topics, String role, String dataDir, String... more)
+            throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), JVM_HEAP));
+        if (role.equals("agent-child") && !CHILD_JVM_ARGS.isBlank()) {
+            command.addAll(List.of(CHILD_JVM_ARGS.trim().split("\\s+")));
+        }
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Bench.class.getName(), role,
+                stack.bootstrapServers(), stack.schemaRegistryUrl(), topics.prefix(), dataDir));
+        command.addAll(List.of(more));
+        // -Dmsx.bench.child.log=FILE keeps the agent child's output (for diagnosis); discarded otherwise
+        String log = System.getProperty("msx.bench.child.log");
+        ProcessBuilder.Redirect output = role.equals("agent-child") && log != null
+                ? ProcessBuilder.Redirect.appendTo(new java.io.File(log)) : ProcessBuilder.Redirect.DISCARD;
+        return new ProcessBuilder(command).redirectOutput(output).redirectError(output).start();
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** Waits until the agent's /health says ready: it consumes its topic, positioned at its end. */
+    private static void awaitReady(Process agent, int port) throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + port + "/health")).timeout(Duration.ofSeconds(2)).build();
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!agent.isAlive()) {
+                throw new IllegalStateException("agent child exited with " + agent.exitValue());
+            }
+            try {
+                if (http.send(request, java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (java.io.IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("agent not ready within 1 minute");
     }
 
     private static long rssKb(long pid) throws Exception {
@@ -189,7 +277,8 @@ final class AgentBench {
                 TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, args[1],
                 TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, args[2],
                 TargetAgentConfig.TOPIC_PREFIX_CONFIG, args[3],
-                TargetAgentConfig.DATA_DIR_CONFIG, args[4])), Clock.systemUTC());
+                TargetAgentConfig.DATA_DIR_CONFIG, args[4],
+                TargetAgentConfig.HTTP_PORT_CONFIG, Integer.parseInt(args[5]))), Clock.systemUTC());
         agent.start();
         new CountDownLatch(1).await();
     }

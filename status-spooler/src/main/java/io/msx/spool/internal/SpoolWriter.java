@@ -136,9 +136,10 @@ public final class SpoolWriter implements Runnable {
         try {
             store.append(events, changes);
         } catch (RuntimeException e) {
+            // the spool is FAILED before any caller hears of the failure: one that looks right away sees it
+            listener.writeFailed(e);
             failAll(batch, new OutboxException("spool storage write failed: " + e.getMessage()
                     + "; not appended", e));
-            listener.writeFailed(e);
             return;
         }
         batch.forEach(p -> p.durable().complete(null));
@@ -147,9 +148,11 @@ public final class SpoolWriter implements Runnable {
 
     private void failAll(List<Pending> pendings, RuntimeException e) {
         for (Pending pending : pendings) {
-            // only the first completion counts: a Pending already completed was written and holds its share
-            if (pending.durable().completeExceptionally(e)) {
+            // a Pending already completed was written and holds its share. Only this thread completes them, so the
+            // share is released before its caller is told, and sees the spool's counts already right.
+            if (!pending.durable().isDone()) {
                 listener.notWritten(pending);
+                pending.durable().completeExceptionally(e);
             }
         }
     }
