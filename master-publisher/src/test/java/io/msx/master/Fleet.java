@@ -86,7 +86,7 @@ final class Fleet implements AutoCloseable {
         await().atMost(Duration.ofSeconds(60)).alias("targets enlisted, resynced and consuming")
                 .until(() -> master.targets().stream().filter(t -> t.status() == TargetStatus.NORMAL)
                         .map(TargetView::name).toList().containsAll(targets)
-                        && agents.values().stream().allMatch(Fleet::consuming));
+                        && agents.values().stream().allMatch(a -> consuming(a) && !a.awaitingResync()));
     }
 
     private static boolean consuming(TargetAgent agent) {

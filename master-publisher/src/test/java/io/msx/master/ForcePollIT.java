@@ -81,7 +81,9 @@ class ForcePollIT {
                 .until(() -> master.targets().stream().filter(t -> t.status() == TargetStatus.NORMAL)
                         .map(TargetView::name).toList().containsAll(List.of("T1", "T2"))
                         && ((TargetAgent) running.get(0)).awaitConsuming(Duration.ZERO)
-                        && ((TargetAgent) running.get(1)).awaitConsuming(Duration.ZERO));
+                        && ((TargetAgent) running.get(1)).awaitConsuming(Duration.ZERO)
+                        && !((TargetAgent) running.get(0)).awaitingResync()
+                        && !((TargetAgent) running.get(1)).awaitingResync());
     }
 
     @AfterEach

@@ -67,9 +67,12 @@ class GroupJobIT {
                 running.add(0, agent);
                 agent.start();
             }
+            List<TargetAgent> agents = running.stream().filter(TargetAgent.class::isInstance)
+                    .map(TargetAgent.class::cast).toList();
             await().atMost(Duration.ofSeconds(60)).alias("5 targets enlisted and resynced").until(() ->
-                    master.targets().stream().filter(t -> t.status() == TargetStatus.NORMAL).map(TargetView::name)
-                            .toList().containsAll(members));
+                    agents.stream().noneMatch(TargetAgent::awaitingResync)
+                            && master.targets().stream().filter(t -> t.status() == TargetStatus.NORMAL)
+                            .map(TargetView::name).toList().containsAll(members));
             String[] connection = {"--bootstrap-servers", stack.bootstrapServers(), "--schema-registry-url",
                 stack.schemaRegistryUrl(), "--master-url", "http://127.0.0.1:" + master.httpPort(),
                 "--topic-prefix", topics.prefix()};

@@ -323,6 +323,8 @@ public final class TargetAgent implements AutoCloseable {
         configs.put(ConsumerConfig.GROUP_ID_CONFIG, consumerGroup(config.topics().prefix(), name));
         configs.put(ConsumerConfig.CLIENT_ID_CONFIG, "msx-target-" + name + "-instructions");
         configs.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        // each poll is applied in one synced write: larger polls pay the sync less often
+        configs.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
         configs.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         // the loop always seeks itself; "none" makes an expired position an error it handles (never a silent reset)
         configs.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
@@ -433,6 +435,19 @@ public final class TargetAgent implements AutoCloseable {
 
     private java.util.Optional<String> spoolFailure() {
         return spool.failure();
+    }
+
+    /**
+     * True while this installation waits for the master's resync: a new installation, instructions lost to
+     * retention, a restored directory. It asks in its check-ins until it applied one.
+     */
+    public boolean awaitingResync() {
+        return agentState.resyncReason() != null;
+    }
+
+    /** This installation's epoch. */
+    public String epoch() {
+        return agentState.epoch();
     }
 
     /** How much the status spool holds, whether it is full, and what it dead-lettered. */

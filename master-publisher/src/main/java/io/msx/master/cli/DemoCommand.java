@@ -129,6 +129,10 @@ public final class DemoCommand implements Callable<Integer> {
         }
         Set<String> wanted = Set.copyOf(targets);
         while (System.nanoTime() < deadline) {
+            if (agents.stream().anyMatch(TargetAgent::awaitingResync)) {
+                Thread.sleep(100); // new installations: the master resyncs them first
+                continue;
+            }
             // a new installation is enlisted, then resynced by the master (it asks for that), then NORMAL
             Set<String> enlisted = master.targets().stream()
                     .filter(t -> t.status() == io.msx.master.TargetStatus.NORMAL).map(TargetView::name)

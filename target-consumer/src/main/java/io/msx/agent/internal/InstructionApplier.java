@@ -159,8 +159,13 @@ public final class InstructionApplier implements InstructionLoop.Handler {
             held.forEach(j -> batch.unstage(j.getJobId()));
             batch.effect(() -> {
                 held.forEach(j -> jobs.remove(j.getJobId()));
+                boolean asked = state.resyncReason() != null;
                 state.resyncReason(null);
                 log.info("Resync: {} local job(s) dropped; the assigned set follows", held.size());
+                if (asked) {
+                    // tell the master now that it need not resync again (not an interval later)
+                    reporter.checkIn(CheckInTrigger.SCHEDULED, null, zone, agentVersion);
+                }
             });
         } else if (instruction instanceof Defect defect) {
             List<JobDefinition> held = batch.jobs();
@@ -284,8 +289,15 @@ public final class InstructionApplier implements InstructionLoop.Handler {
         if (batch.isEmpty()) {
             return;
         }
+        // the batch's last offset is recorded once, in the same write as every acknowledgement of the batch
+        List<io.msx.spool.StatusOutbox.Append> appends = new ArrayList<>(batch.appends());
+        io.msx.spool.StatusOutbox.Append last = appends.remove(appends.size() - 1);
+        List<StateChange> lastChanges = new ArrayList<>(last.changes());
+        lastChanges.add(AgentStore.appliedOffset(batch.lastOffset()));
+        appends.add(new io.msx.spool.StatusOutbox.Append(last.key(), last.valueForSeq(), lastChanges,
+                last.priority()));
         try {
-            reporter.reportAll(batch.appends());
+            reporter.reportAll(appends);
         } catch (RuntimeException e) {
             batch.rollbacks().forEach(Runnable::run);
             batch.settled(true); // rolled back: nothing left to give back

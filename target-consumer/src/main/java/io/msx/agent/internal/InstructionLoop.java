@@ -207,6 +207,14 @@ public final class InstructionLoop implements Runnable {
             onFatal.accept(e);
         } finally {
             connected = false;
+            if (next >= 0) {
+                try {
+                    // the last asynchronous commit may still be in flight: settle the lag the master reads
+                    consumer.commitSync(Map.of(partition, new OffsetAndMetadata(next)), Duration.ofSeconds(2));
+                } catch (RuntimeException e) {
+                    log.debug("Final offset commit of {} failed: {}", topic, e.toString());
+                }
+            }
             try {
                 consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
             } catch (RuntimeException e) {
@@ -294,13 +302,23 @@ public final class InstructionLoop implements Runnable {
         commitPosition();
     }
 
+    /**
+     * Commits the position asynchronously: the agent resumes from its own store, so this offset only feeds the
+     * master's lag, and waiting for it would cost a broker round trip per batch.
+     */
     private void commitPosition() {
+        long offset = next;
         try {
-            consumer.commitSync(Map.of(partition, new OffsetAndMetadata(next)), BROKER_TIMEOUT);
+            consumer.commitAsync(Map.of(partition, new OffsetAndMetadata(offset)), (offsets, error) -> {
+                if (error != null) {
+                    log.debug("Committing offset {} of {} failed (only the master's lag is behind): {}", offset,
+                            topic, error.toString());
+                }
+            });
         } catch (WakeupException | InterruptException e) {
             throw e;
         } catch (KafkaException e) {
-            log.debug("Committing offset {} of {} failed (only the master's lag is behind): {}", next, topic,
+            log.debug("Committing offset {} of {} failed (only the master's lag is behind): {}", offset, topic,
                     e.toString());
         }
     }

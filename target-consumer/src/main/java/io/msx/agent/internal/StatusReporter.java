@@ -21,7 +21,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
@@ -172,14 +171,14 @@ public final class StatusReporter {
 
     /**
      * The acknowledgement of the instruction at {@code offset}, to append with the instruction's effect
-     * ({@code changes}) and its offset: durable together or not at all.
+     * ({@code changes}) in the batch that also records the batch's last applied offset: durable together or not at
+     * all.
      *
      * @param error null when applied, else why not (the ack is FAILED)
      */
     public StatusOutbox.Append ack(UUID instructionId, long offset, String error, List<StateChange> changes,
                                    Priority priority) {
-        List<StateChange> all = new ArrayList<>(changes);
-        all.add(AgentStore.appliedOffset(offset));
+        List<StateChange> all = changes;
         Instant appliedAt = now();
         return append(h -> InstructionAck.newBuilder()
                 .setHeader(h)
