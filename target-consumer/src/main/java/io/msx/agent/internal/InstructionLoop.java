@@ -227,6 +227,7 @@ public final class InstructionLoop implements Runnable {
     private void pollOnce() {
         ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
         if (records.isEmpty()) {
+            skipControlRecords();
             probe();
             return;
         }
@@ -256,6 +257,7 @@ public final class InstructionLoop implements Runnable {
             }
             commit(batch);
             oneAtATime = false; // every record of the poll that failed before is applied: batches again
+            skipControlRecords();
         } catch (RuntimeException e) {
             if (!batch.settled()) {
                 batch.rollbacks().forEach(Runnable::run); // nothing of it was written: give back what it reserved
@@ -300,6 +302,21 @@ public final class InstructionLoop implements Runnable {
         next = batch.lastOffset() + 1;
         backoff.reset();
         commitPosition();
+    }
+
+    /**
+     * Moves past transaction markers (and aborted records) the consumer skipped: they take offsets of their own, so
+     * the committed offset must follow the consumer's position for the master's lag to read 0 once all is applied.
+     */
+    private void skipControlRecords() {
+        if (stopping.getCount() == 0 || next < 0) {
+            return;
+        }
+        long position = consumer.position(partition);
+        if (position > next) {
+            next = position;
+            commitPosition();
+        }
     }
 
     /**
