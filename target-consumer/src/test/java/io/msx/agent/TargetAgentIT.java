@@ -315,6 +315,39 @@ class TargetAgentIT {
                 && c.getInstructionsLost() > 0).map(e -> (CheckIn) e).findFirst().orElse(null);
     }
 
+    @Test
+    void shouldKeepItsInstallationAcrossARestartAfterTransactionalInstructions() throws Exception {
+        agent = startAgent();
+        String epoch = agent.epoch();
+        List<UUID> posted = new ArrayList<>();
+        try (KafkaProducer<byte[], byte[]> transactional = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG, "it-master-" + UUID.randomUUID()),
+                new ByteArraySerializer(), new ByteArraySerializer())) {
+            transactional.initTransactions();
+            for (int t = 0; t < 3; t++) { // as the master posts: each transaction ends with a marker offset
+                transactional.beginTransaction();
+                for (int i = 0; i < 2; i++) {
+                    UUID id = UUID.randomUUID();
+                    posted.add(id);
+                    transactional.send(new ProducerRecord<>(topics.target("T1"), codec.encode(PollNow.newBuilder()
+                            .setHeader(header(id, "T1")).build())));
+                }
+                transactional.commitTransaction();
+            }
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> acks().size() == posted.size());
+        agent.close();
+
+        agent = startAgent();
+        assertThat(agent.epoch()).as("a restart is not a restored directory").isEqualTo(epoch);
+        UUID after = post("T1", h -> PollNow.newBuilder().setHeader(h).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> acks().stream()
+                .anyMatch(a -> a.getInstructionId().equals(after)));
+        assertThat(acks()).extracting(InstructionAck::getInstructionId).as("each applied once")
+                .doesNotHaveDuplicates().containsAll(posted);
+    }
+
     private static io.msx.avro.JobDefinition job(String id, String script) {
         return io.msx.avro.JobDefinition.newBuilder().setJobId(id).setName(id).setSteps(List.of(
                 io.msx.avro.JobStep.newBuilder().setStepId(1).setName("only").setCommand(List.of("sh", "-c", script))

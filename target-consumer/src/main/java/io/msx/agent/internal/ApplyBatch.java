@@ -116,6 +116,17 @@ public final class ApplyBatch {
         return firstOffset;
     }
 
+    /**
+     * The consumer's position lies past transaction markers after the last instruction: the offset recorded as
+     * applied covers them, so the store agrees with the offset committed to Kafka (a store behind that offset means
+     * a restored or cloned directory).
+     */
+    void through(long offset) {
+        if (offset > lastOffset && firstOffset >= 0) {
+            lastOffset = offset;
+        }
+    }
+
     public long lastOffset() {
         return lastOffset;
     }

@@ -331,6 +331,12 @@ public final class InstructionApplier implements InstructionLoop.Handler {
     }
 
     @Override
+    public void passed(long offset) {
+        reporter.spool().writeState(List.of(AgentStore.appliedOffset(offset)));
+        state.lastAppliedOffset(offset);
+    }
+
+    @Override
     public void restored(long next, long committed) {
         String reason = "restored or cloned data directory: its store had applied up to offset " + (next - 1)
                 + ", its consumer group up to " + (committed - 1);

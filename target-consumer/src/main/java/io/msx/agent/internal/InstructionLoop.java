@@ -89,6 +89,9 @@ public final class InstructionLoop implements Runnable {
         /** Acknowledges FAILED an instruction of a type this agent does not know. */
         void unsupported(long offset, InstructionHeader header, String reason, ApplyBatch batch);
 
+        /** Records {@code offset} as applied: the consumer skipped transaction markers or aborted records up to it. */
+        void passed(long offset);
+
         /** Writes the batch durably, then runs its effects; on a failed write nothing of it happened. */
         void commit(ApplyBatch batch);
 
@@ -255,6 +258,9 @@ public final class InstructionLoop implements Runnable {
                     batch = handler.newBatch();
                 }
             }
+            if (stopping.getCount() > 0 && !batch.stopsLoop()) {
+                batch.through(consumer.position(partition) - 1); // and the markers after its last instruction
+            }
             commit(batch);
             oneAtATime = false; // every record of the poll that failed before is applied: batches again
             skipControlRecords();
@@ -314,6 +320,8 @@ public final class InstructionLoop implements Runnable {
         }
         long position = consumer.position(partition);
         if (position > next) {
+            // only markers or aborted records: recorded too, so the store never lags the committed offset
+            handler.passed(position - 1);
             next = position;
             commitPosition();
         }

@@ -523,6 +523,11 @@ class InstructionLoopTest {
         }
 
         @Override
+        public void passed(long offset) {
+            delegate.passed(offset);
+        }
+
+        @Override
         public void restored(long next, long committed) {
             delegate.restored(next, committed);
         }
