@@ -158,6 +158,23 @@ public final class TargetAgent implements AutoCloseable {
             throw new TargetAgentDefectedException(why);
         }
         Long applied = store.appliedOffset();
+        KafkaConsumer<byte[], byte[]> consumer = newConsumer();
+        boolean restored = false;
+        if (applied != null && meta.epoch().isPresent()) {
+            Long committed = committedOffset(consumer);
+            if (committed != null && committed > applied + 1) {
+                // Restored from a backup or cloned: a new installation, before anything of the old one runs or is
+                // reported. (With the broker away now, the instruction loop checks again once it can.)
+                String reason = "restored or cloned data directory: its store had applied up to offset " + applied
+                        + ", its consumer group up to " + (committed - 1);
+                spool.writeState(List.of(AgentMeta.newEpoch(), AgentMeta.resyncRequested(reason),
+                        AgentStore.appliedOffset(committed - 1)));
+                log.warn("Target agent {}: {}; a new installation resumes at offset {} and asks for a resync", name,
+                        reason, committed);
+                applied = committed - 1;
+                restored = true;
+            }
+        }
         initialiseIdentity(meta, applied == null);
         inventory.load(store.jobs());
         if (applied != null) {
@@ -170,12 +187,12 @@ public final class TargetAgent implements AutoCloseable {
         reporter.inventory(executor::runningJobs, inventory::digest);
         checkIns = new CheckInScheduler("msx-target-" + name + "-poller", agentState, clock, this::checkIn);
         deadLetters = newDeadLetterProducer();
-        loop = new InstructionLoop(newConsumer(), config.topics().target(name), codec, deadLetters,
+        loop = new InstructionLoop(consumer, config.topics().target(name), codec, deadLetters,
                 DEAD_LETTER_TIMEOUT, applied, clock);
         loop.onFatal(this::fail);
         applier = new InstructionApplier(name, reporter, checkIns, agentState, config.timeZone(),
                 AgentVersion.current(), inventory, executor, this::defected);
-        applier.onReinstall(this::enlist);
+        applier.onReinstall(this::enlistAppend);
         loop.handler(applier);
         jobScheduler = new JobScheduler(inventory, clock, this::fire);
 
@@ -186,7 +203,7 @@ public final class TargetAgent implements AutoCloseable {
             log.warn("Target agent {}: Enlist not sent, the status spool is full ({} events wait for the broker)",
                     name, spool.stats().depth());
         }
-        recoverRuns(store);
+        recoverRuns(store, restored);
         try {
             checkIn(CheckInTrigger.STARTUP);
         } catch (io.msx.spool.SpoolFullException e) {
@@ -209,7 +226,11 @@ public final class TargetAgent implements AutoCloseable {
 
     /** Tells the master who this installation is (from the reserve: it must get through a full spool). */
     private void enlist() {
-        reporter.report(h -> Enlist.newBuilder()
+        reporter.reportAll(List.of(enlistAppend()));
+    }
+
+    private io.msx.spool.StatusOutbox.Append enlistAppend() {
+        return reporter.append(h -> Enlist.newBuilder()
                 .setHeader(h)
                 .setLocation(config.location())
                 .setAgentVersion(AgentVersion.current())
@@ -218,6 +239,21 @@ public final class TargetAgent implements AutoCloseable {
                 .setCapabilities(List.of("force-poll", "set-poll-interval", "sync-time", "os-process-jobs",
                         "cron-schedules", "installation-epoch"))
                 .build(), List.of(), Priority.RESERVED);
+    }
+
+    /** The offset this target's consumer group committed, or null when none or the broker does not answer now. */
+    private Long committedOffset(KafkaConsumer<byte[], byte[]> consumer) {
+        org.apache.kafka.common.TopicPartition partition = new org.apache.kafka.common.TopicPartition(
+                config.topics().target(name), 0);
+        try {
+            org.apache.kafka.clients.consumer.OffsetAndMetadata committed = consumer.committed(
+                    java.util.Set.of(partition), Duration.ofSeconds(5)).get(partition);
+            return committed == null ? null : committed.offset();
+        } catch (RuntimeException e) {
+            log.info("Target agent {}: committed offset not known at start ({}); checked again once the broker "
+                    + "answers", name, e.toString());
+            return null;
+        }
     }
 
     /**
@@ -245,10 +281,17 @@ public final class TargetAgent implements AutoCloseable {
      * Runs recorded by a previous process: a START acknowledged but never begun runs now (exactly once); a run that
      * was in progress is reported FAILED, not started again (its steps may have had effects).
      */
-    private void recoverRuns(AgentStore store) {
+    private void recoverRuns(AgentStore store, boolean restored) {
         for (StoredRun run : store.runs()) {
             JobDefinition job = inventory.get(run.getJobId());
             boolean pending = run.getState().equals(AgentStore.PENDING);
+            if (restored) {
+                // runs recorded in a backup: the original installation ran or reported them already
+                killed(run);
+                reportRecovered(run, "the data directory was restored from a backup (or cloned); this run, recorded "
+                        + "in it, was not started again");
+                continue;
+            }
             if (pending && job != null) {
                 JobRun reserved = executor.reserve(run.getRunId(), job, run.getTrigger(), run.getStartStepId());
                 if (reserved != null) {
@@ -260,16 +303,21 @@ public final class TargetAgent implements AutoCloseable {
             }
             String why = pending ? "job " + run.getJobId() + " was removed before the run began"
                     : "the agent stopped while this run was in progress; it was not started again" + killed(run);
-            Instant now = reporter.now();
-            try {
-                reporter.report(h -> JobOutcome.newBuilder().setHeader(h).setRunId(run.getRunId())
-                        .setJobId(run.getJobId()).setTrigger(run.getTrigger()).setStatus(RunStatus.FAILED)
-                        .setMessage(why).setStartedAt(now).setEndedAt(now).setDurationMillis(0).build(),
-                        List.of(AgentStore.deleteRun(run.getRunId())), Priority.RESERVED);
-            } catch (io.msx.spool.SpoolFullException e) {
-                log.warn("Run {} of job {} cut short by the last stop is reported at the next start: the status spool "
-                        + "is full", run.getRunId(), run.getJobId());
-            }
+            reportRecovered(run, why);
+        }
+    }
+
+    /** Reports a run a previous process left behind as FAILED and forgets it, in one write. */
+    private void reportRecovered(StoredRun run, String why) {
+        Instant now = reporter.now();
+        try {
+            reporter.report(h -> JobOutcome.newBuilder().setHeader(h).setRunId(run.getRunId())
+                    .setJobId(run.getJobId()).setTrigger(run.getTrigger()).setStatus(RunStatus.FAILED)
+                    .setMessage(why).setStartedAt(now).setEndedAt(now).setDurationMillis(0).build(),
+                    List.of(AgentStore.deleteRun(run.getRunId())), Priority.RESERVED);
+        } catch (io.msx.spool.SpoolFullException e) {
+            log.warn("Run {} of job {} left by the last stop is reported at the next start: the status spool is full",
+                    run.getRunId(), run.getJobId());
         }
     }
 

@@ -348,6 +348,63 @@ class TargetAgentIT {
                 .doesNotHaveDuplicates().containsAll(posted);
     }
 
+    @Test
+    void shouldBecomeANewInstallationWhenItsDataDirectoryIsRestoredFromABackup(@TempDir Path backup) throws Exception {
+        Path lines = backup.resolve("lines");
+        agent = startAgent();
+        String epoch = agent.epoch();
+        UUID insert = post("T1", h -> JobInsert.newBuilder().setHeader(h).setJob(job("once", "echo ran >> " + lines))
+                .build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> acks().stream()
+                .anyMatch(a -> a.getInstructionId().equals(insert)));
+        agent.close();
+        Path copy = backup.resolve("data");
+        copyTree(data, copy); // the backup
+
+        agent = startAgent();
+        UUID start = post("T1", h -> JobStart.newBuilder().setHeader(h).setJobId("once").build());
+        await().atMost(Duration.ofSeconds(30)).alias("the job ran once").until(() -> outcomes().stream()
+                .anyMatch(o -> o.getTrigger().equals(start.toString())));
+        agent.close();
+
+        deleteTree(data);
+        copyTree(copy, data); // restored: its store has not applied the START
+        agent = startAgent();
+
+        assertThat(agent.epoch()).as("a new installation").isNotEqualTo(epoch);
+        assertThat(agent.awaitingResync()).isTrue();
+        UUID poll = post("T1", h -> PollNow.newBuilder().setHeader(h).build());
+        await().atMost(Duration.ofSeconds(30)).alias("forced check-in").until(() -> forcedCheckIn(poll) != null);
+        assertThat(forcedCheckIn(poll).getResyncReason()).startsWith("restored or cloned data directory");
+        assertThat(forcedCheckIn(poll).getHeader().getEpoch()).isEqualTo(agent.epoch());
+        assertThat(acks()).filteredOn(a -> a.getInstructionId().equals(start)).as("the START is not applied again")
+                .hasSize(1);
+        assertThat(java.nio.file.Files.readAllLines(lines)).as("the job ran once").hasSize(1);
+    }
+
+    private static void copyTree(Path from, Path to) throws java.io.IOException {
+        try (var paths = java.nio.file.Files.walk(from)) {
+            for (Path p : paths.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (java.nio.file.Files.isDirectory(p)) {
+                    java.nio.file.Files.createDirectories(target);
+                } else {
+                    java.nio.file.Files.copy(p, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) throws java.io.IOException {
+        try (var paths = java.nio.file.Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                if (!p.equals(dir)) {
+                    java.nio.file.Files.delete(p);
+                }
+            }
+        }
+    }
+
     private static io.msx.avro.JobDefinition job(String id, String script) {
         return io.msx.avro.JobDefinition.newBuilder().setJobId(id).setName(id).setSteps(List.of(
                 io.msx.avro.JobStep.newBuilder().setStepId(1).setName("only").setCommand(List.of("sh", "-c", script))

@@ -285,9 +285,9 @@ public final class TargetRegistry {
             }
             // The first event seen has nothing to jump from (the status topic's retention may have removed the
             // earlier ones): it is taken as it is.
-            // A new installation's Enlist starts at 1 after a wipe, but an upgraded store that gets its first epoch
-            // keeps counting where it was: the jump is measured from the previous epoch's last seq then.
-            long from = otherEpoch && seq > lastSeq ? lastSeq : last;
+            // Another installation's Enlist is measured from the current epoch's last seq: a wiped store starts at
+            // 1, a restored or cloned one somewhere below it, an upgraded one that gets its first epoch just above.
+            long from = otherEpoch ? lastSeq : last;
             if (epoch != null && seq - from > MAX_SEQ_JUMP) { // no overflow: seq > from >= 0
                 throw new IllegalArgumentException(String.format("seq %,d of target %s (epoch '%s') jumps more "
                         + "than %,d beyond its last seq %,d: refused as forged or corrupt", seq, name, eventEpoch,

@@ -167,6 +167,17 @@ class TargetRegistryTest {
     }
 
     @Test
+    void shouldAcceptARestoredInstallationWhoseSeqIsBelowTheLastOneSeen() {
+        long last = 3 * TargetRegistry.MAX_SEQ_JUMP;
+        registry.apply(event("T1", "e1", last, enlist(60)));
+
+        assertThat(registry.apply(event("T1", "e2", last - 1000, enlist(60)))).as("restored from a backup").isTrue();
+        assertThat(registry.apply(event("T1", "e2", last - 999, checkIn(CheckInTrigger.SCHEDULED, clock.instant(),
+                0)))).isTrue();
+        assertThat(registry.view("T1").orElseThrow().epoch()).isEqualTo("e2");
+    }
+
+    @Test
     void shouldRefuseAnImplausibleSeqJumpWithoutAdvancingTheSeq() {
         registry.apply(event("T1", "e1", 1, enlist(60)));
         registry.apply(event("T1", "e1", 5, checkIn(CheckInTrigger.SCHEDULED, clock.instant(), 0)));

@@ -38,7 +38,11 @@ public final class AgentMeta {
 
     /** A new installation epoch: a random UUID, unique to the store it is written into. */
     public static StateChange newEpoch() {
-        return new StateChange.Put(AgentStore.AGENT, EPOCH, utf8(UUID.randomUUID().toString()));
+        return epoch(UUID.randomUUID().toString());
+    }
+
+    public static StateChange epoch(String epoch) {
+        return new StateChange.Put(AgentStore.AGENT, EPOCH, utf8(epoch));
     }
 
     /** Why the master defected this target; empty while it is enlisted. */

@@ -61,7 +61,9 @@ public final class InstructionApplier implements InstructionLoop.Handler {
     private final Runnable onDefect;
     /** Offset of the last STOP whose cancel happened: applied again (its write failed), it is still APPLIED. */
     private long stoppedAt = -1;
-    private Runnable onReinstall = () -> { };
+    private java.util.function.Supplier<io.msx.spool.StatusOutbox.Append> onReinstall = () -> {
+        throw new IllegalStateException("no Enlist to send for a new installation");
+    };
 
     public InstructionApplier(String target, StatusReporter reporter, CheckInScheduler scheduler, AgentState state,
                               ZoneId zone, String agentVersion, JobInventory jobs, JobExecutor executor,
@@ -340,20 +342,27 @@ public final class InstructionApplier implements InstructionLoop.Handler {
     public void restored(long next, long committed) {
         String reason = "restored or cloned data directory: its store had applied up to offset " + (next - 1)
                 + ", its consumer group up to " + (committed - 1);
-        List<StateChange> changes = List.of(AgentMeta.newEpoch(), AgentMeta.resyncRequested(reason),
-                AgentStore.appliedOffset(committed - 1));
-        reporter.spool().writeState(changes);
-        String epoch = new AgentMeta(reporter.spool()).epoch().orElseThrow();
+        String old = state.epoch();
+        String epoch = UUID.randomUUID().toString();
+        state.epoch(epoch); // the Enlist below is built with it
+        try {
+            // the new epoch, its Enlist and the position in ONE write: a failed write changes nothing (retried)
+            io.msx.spool.StatusOutbox.Append enlist = onReinstall.get();
+            reporter.reportAll(List.of(new io.msx.spool.StatusOutbox.Append(enlist.key(), enlist.valueForSeq(),
+                    List.of(AgentMeta.epoch(epoch), AgentMeta.resyncRequested(reason),
+                            AgentStore.appliedOffset(committed - 1)), Priority.RESERVED)));
+        } catch (RuntimeException e) {
+            state.epoch(old);
+            throw e;
+        }
         log.warn("New installation epoch {} ({}): asking for a resync", epoch, reason);
-        state.epoch(epoch);
         state.resyncReason(reason);
         state.lastAppliedOffset(committed - 1);
-        onReinstall.run();
     }
 
-    /** Told when this agent became a new installation while running (its directory was restored or cloned). */
-    public void onReinstall(Runnable onReinstall) {
-        this.onReinstall = onReinstall;
+    /** Builds this agent's Enlist (with the epoch in force when called), for a switch to a new installation. */
+    public void onReinstall(java.util.function.Supplier<io.msx.spool.StatusOutbox.Append> enlist) {
+        this.onReinstall = enlist;
     }
 
     @Override

@@ -61,6 +61,8 @@ public final class JobExecutor implements AutoCloseable {
     private final ThreadPoolExecutor pool;
     private final Map<String, JobRun> running = new ConcurrentHashMap<>();
     private final AtomicInteger threads = new AtomicInteger();
+    /** Monitor notified whenever a slot is freed. */
+    private final Object slots = new Object();
     /** Longest a finished run waits for the processes its steps left running to die. */
     private static final Duration LEFTOVER_KILL_TIMEOUT = Duration.ofSeconds(10);
     /** Counted down when shutdown stops waiting: outcomes still being retried are then given up. */
@@ -110,7 +112,15 @@ public final class JobExecutor implements AutoCloseable {
 
     /** Gives a slot back when the run could not be recorded. */
     public void release(JobRun run) {
-        running.remove(run.jobId(), run);
+        free(run);
+    }
+
+    /** Frees a run's slot and wakes whoever waits for it ({@link #cancelAndAwait}). */
+    private void free(JobRun run) {
+        synchronized (slots) {
+            running.remove(run.jobId(), run);
+            slots.notifyAll();
+        }
     }
 
     /** The run holding a job's slot, or null. */
@@ -126,7 +136,7 @@ public final class JobExecutor implements AutoCloseable {
         try {
             pool.execute(() -> execute(run));
         } catch (RejectedExecutionException e) {
-            running.remove(run.jobId(), run);
+            free(run);
             String reason = pool.isShutdown() ? "the agent is shutting down: run not started"
                     : "the agent's run queue is full (" + pool.getActiveCount() + " runs going, "
                     + pool.getQueue().size() + " waiting): run not started";
@@ -174,7 +184,7 @@ public final class JobExecutor implements AutoCloseable {
                 log.info("Job {} run {} {}: {}", run.jobId(), run.runId(), outcome.getStatus(), outcome.getMessage());
             }
         } finally {
-            running.remove(run.jobId(), run);
+            free(run);
         }
     }
 
@@ -243,9 +253,29 @@ public final class JobExecutor implements AutoCloseable {
         if (run == null) {
             return true;
         }
+        long deadline = System.nanoTime() + timeout.toNanos();
         run.cancel();
-        return run.awaitStopped(timeout);
+        if (!run.awaitStopped(timeout)) {
+            return false;
+        }
+        // and its slot free (leftovers killed, outcome spooled): a START right after the STOP runs
+        synchronized (slots) {
+            while (running.get(jobId) == run) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    slots.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+        return true;
     }
+
 
     /** Ids of jobs running (or about to), sorted. */
     public List<String> runningJobs() {

@@ -447,7 +447,13 @@ class InstructionLoopTest {
         consumer.earlier = Map.of(partition, new org.apache.kafka.clients.consumer.OffsetAndMetadata(5L));
         state.epoch("old-epoch");
         AtomicInteger reinstalls = new AtomicInteger();
-        applier.onReinstall(reinstalls::incrementAndGet);
+        StatusReporter reporter = new StatusReporter("T1", spool, store, codec, Clock.systemUTC(), state);
+        applier.onReinstall(() -> {
+            reinstalls.incrementAndGet();
+            return reporter.append(h -> io.msx.avro.status.Enlist.newBuilder().setHeader(h).setAgentVersion(VERSION)
+                    .setTimeZone("UTC").setPollingIntervalSeconds(60).build(), List.of(),
+                    io.msx.spool.StatusOutbox.Priority.RESERVED);
+        });
         UUID sync = UUID.randomUUID();
         feed(List.of(record(5, syncTime(sync))));
         start(producer(true), applier, 1L); // the restored store applied up to offset 1 only
@@ -457,6 +463,9 @@ class InstructionLoopTest {
         assertThat(state.epoch()).isNotEqualTo("old-epoch").isEqualTo(new AgentMeta(spool).epoch().orElseThrow());
         assertThat(state.resyncReason()).startsWith("restored or cloned data directory");
         assertThat(reinstalls).as("enlisted again under the new epoch").hasValue(1);
+        await().atMost(WAIT).until(() -> status.history().stream().anyMatch(r -> ((Decoded.Message) codec.decode(
+                MessageFamily.STATUS, r.topic(), r.value())).value() instanceof io.msx.avro.status.Enlist e
+                && e.getHeader().getEpoch().equals(state.epoch())));
     }
 
     private List<io.msx.avro.status.JobOutcome> outcomes() {
