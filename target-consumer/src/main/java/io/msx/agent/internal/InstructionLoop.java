@@ -188,17 +188,11 @@ public final class InstructionLoop implements Runnable {
                             checkRetention(from == null ? next : from);
                             continue;
                         }
-                        if (!RetryPolicy.isTransient(e)) {
-                            throw e;
-                        }
-                        retryLater(e);
+                        retryOrFail(e);
                     } catch (WakeupException | InterruptException stop) {
                         throw stop;
                     } catch (RuntimeException retry) {
-                        if (!RetryPolicy.isTransient(retry)) {
-                            throw retry;
-                        }
-                        retryLater(retry);
+                        retryOrFail(retry);
                     }
                 }
             }
@@ -348,6 +342,14 @@ public final class InstructionLoop implements Runnable {
         }
     }
 
+    /** Retries a transient failure after a back-off; anything else is fatal to the loop (rethrown). */
+    private void retryOrFail(RuntimeException e) {
+        if (!RetryPolicy.isTransient(e)) {
+            throw e;
+        }
+        retryLater(e);
+    }
+
     /**
      * Puts the consumer back to the first record not applied yet and waits a back-off; the records of the next poll
      * are applied one per batch, so one that cannot be written now (a batch larger than the room left in the spool,
@@ -406,10 +408,7 @@ public final class InstructionLoop implements Runnable {
             } catch (WakeupException | InterruptException e) {
                 throw e;
             } catch (RuntimeException e) {
-                if (!RetryPolicy.isTransient(e)) {
-                    throw e;
-                }
-                retryLater(e);
+                retryOrFail(e);
             }
         }
         return false;
@@ -513,10 +512,7 @@ public final class InstructionLoop implements Runnable {
             } catch (WakeupException | InterruptException e) {
                 throw e;
             } catch (RuntimeException e) {
-                if (!RetryPolicy.isTransient(e)) {
-                    throw e;
-                }
-                retryLater(e);
+                retryOrFail(e);
             }
         }
         return false;
