@@ -78,6 +78,8 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class TargetAgent implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(TargetAgent.class);
+    private static final com.fasterxml.jackson.databind.ObjectMapper HEALTH_JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
     /** Longest wait for Kafka to take a dead letter; beyond it the instruction is tried again later. */
     private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofSeconds(20);
     /** Longest the start waits for what survived of a run cut short to die. */
@@ -165,8 +167,7 @@ public final class TargetAgent implements AutoCloseable {
             if (committed != null && committed > applied + 1) {
                 // Restored from a backup or cloned: a new installation, before anything of the old one runs or is
                 // reported. (With the broker away now, the instruction loop checks again once it can.)
-                String reason = "restored or cloned data directory: its store had applied up to offset " + applied
-                        + ", its consumer group up to " + (committed - 1);
+                String reason = AgentMeta.restoredReason(applied, committed - 1);
                 spool.writeState(List.of(AgentMeta.newEpoch(), AgentMeta.resyncRequested(reason),
                         AgentStore.appliedOffset(committed - 1)));
                 log.warn("Target agent {}: {}; a new installation resumes at offset {} and asks for a resync", name,
@@ -412,35 +413,18 @@ public final class TargetAgent implements AutoCloseable {
                 : !consuming ? "not consuming its instruction topic yet"
                 : !connected ? "the broker does not answer" : null;
         io.msx.spool.OutboxStats stats = spool.stats();
-        return new AgentHttpServer.Health(live, ready, "{\"target\":" + json(name) + ",\"state\":\"" + current
-                + "\",\"live\":" + live + ",\"ready\":" + ready + ",\"reason\":" + json(reason)
-                + ",\"consuming\":" + consuming + ",\"brokerConnected\":" + connected
-                + ",\"epoch\":" + json(agentState.epoch()) + ",\"spoolDepth\":" + stats.depth()
-                + ",\"spoolFull\":" + stats.full() + ",\"deadLetteredEvents\":" + stats.deadLettered()
-                + ",\"runningJobs\":" + executor.runningJobs().size() + "}");
-    }
-
-    private static String json(String value) {
-        if (value == null) {
-            return "null";
-        }
-        StringBuilder out = new StringBuilder("\"");
-        for (char c : value.toCharArray()) {
-            if (c == '"' || c == '\\') {
-                out.append('\\').append(c);
-            } else if (c < 0x20) {
-                out.append(String.format("\\u%04x", (int) c));
-            } else {
-                out.append(c);
-            }
-        }
-        return out.append('"').toString();
+        com.fasterxml.jackson.databind.node.ObjectNode body = HEALTH_JSON.createObjectNode()
+                .put("target", name).put("state", current.name()).put("live", live).put("ready", ready)
+                .put("reason", reason).put("consuming", consuming).put("brokerConnected", connected)
+                .put("epoch", agentState.epoch()).put("spoolDepth", stats.depth()).put("spoolFull", stats.full())
+                .put("deadLetteredEvents", stats.deadLettered()).put("runningJobs", executor.runningJobs().size());
+        return new AgentHttpServer.Health(live, ready, body.toString());
     }
 
     /** Fails the agent when its spool failed (a storage error, a dead spool thread). */
     private void checkSpool() {
         if (spool != null && state.get() == State.RUNNING) {
-            spoolFailure().ifPresent(reason -> fail(new TargetAgentException("status spool failed: " + reason)));
+            spool.failure().ifPresent(reason -> fail(new TargetAgentException("status spool failed: " + reason)));
         }
     }
 
@@ -479,10 +463,6 @@ public final class TargetAgent implements AutoCloseable {
                 return state.get();
             }
         }
-    }
-
-    private java.util.Optional<String> spoolFailure() {
-        return spool.failure();
     }
 
     /**

@@ -36,7 +36,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,7 +47,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Function;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -79,7 +77,8 @@ class AgentOrphanIT {
             child.waitFor();
         }
         // whatever a failed assertion left behind must not outlive the test
-        runIds.forEach(id -> processesOf(id).forEach(ProcessHandle::destroyForcibly));
+        runIds.forEach(id -> processesOf(id).forEach(pid -> ProcessHandle.of(pid)
+                .ifPresent(ProcessHandle::destroyForcibly)));
     }
 
     @Test
@@ -138,43 +137,8 @@ class AgentOrphanIT {
     }
 
     /** Live processes whose environment carries {@code MSX_RUN_ID=<runId>}. */
-    private static List<ProcessHandle> processesOf(String runId) {
-        byte[] marker = ("MSX_RUN_ID=" + runId).getBytes(StandardCharsets.UTF_8);
-        List<ProcessHandle> found = new ArrayList<>();
-        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).forEach(p -> {
-                try {
-                    byte[] env = Files.readAllBytes(p.resolve("environ"));
-                    if (contains(env, marker)) {
-                        ProcessHandle.of(Long.parseLong(p.getFileName().toString())).filter(ProcessHandle::isAlive)
-                                .ifPresent(found::add);
-                    }
-                } catch (IOException | RuntimeException e) {
-                    // gone meanwhile, or not ours to read
-                }
-            });
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot list /proc", e);
-        }
-        return found;
-    }
-
-    private static boolean contains(byte[] env, byte[] marker) {
-        outer:
-        for (int i = 0; i + marker.length <= env.length; i++) {
-            if (i > 0 && env[i - 1] != 0) {
-                continue;
-            }
-            for (int j = 0; j < marker.length; j++) {
-                if (env[i + j] != marker[j]) {
-                    continue outer;
-                }
-            }
-            if (i + marker.length == env.length || env[i + marker.length] == 0) {
-                return true;
-            }
-        }
-        return false;
+    private static List<Long> processesOf(String runId) {
+        return io.msx.agent.internal.job.Orphans.processesOf(UUID.fromString(runId));
     }
 
     private static JobDefinition job(String id, String script) {

@@ -73,6 +73,15 @@ public final class AgentMeta {
         return new StateChange.Put(AgentStore.AGENT, RESYNC_REQUESTED, utf8(reason));
     }
 
+    /**
+     * Why a store behind its consumer group's committed offset asks for a resync: it was restored from a backup or
+     * cloned. Offsets are the last applied by the store and by the group.
+     */
+    public static String restoredReason(long storeApplied, long groupApplied) {
+        return "restored or cloned data directory: its store had applied up to offset " + storeApplied
+                + ", its consumer group up to " + groupApplied;
+    }
+
     public static StateChange resyncDone() {
         return new StateChange.Delete(AgentStore.AGENT, RESYNC_REQUESTED);
     }

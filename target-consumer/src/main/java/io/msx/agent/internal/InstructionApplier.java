@@ -340,8 +340,7 @@ public final class InstructionApplier implements InstructionLoop.Handler {
 
     @Override
     public void restored(long next, long committed) {
-        String reason = "restored or cloned data directory: its store had applied up to offset " + (next - 1)
-                + ", its consumer group up to " + (committed - 1);
+        String reason = AgentMeta.restoredReason(next - 1, committed - 1);
         String old = state.epoch();
         String epoch = UUID.randomUUID().toString();
         state.epoch(epoch); // the Enlist below is built with it
