@@ -15,7 +15,9 @@ import java.time.Instant;
  * @param offset its offset in the target's topic once acknowledged
  * @param appliedAt when the target applied or refused it (target clock)
  * @param error why the target refused it
+ * @param checkInAt for a POLL: the local time (target clock) of the check-in that answered it; null before one
  */
 public record InstructionView(String target, String instructionId, String operation, String object, Instant postedAt,
-                              String status, Long offset, Instant appliedAt, String error) {
+                              String status, Long offset, Instant appliedAt, String error,
+                              Instant checkInAt) {
 }

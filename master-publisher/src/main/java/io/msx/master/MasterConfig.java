@@ -25,6 +25,20 @@ public final class MasterConfig extends MsxClientConfig {
     /** The smallest bounded {@code target.topic.retention.bytes}: a topic must hold a few of its largest records. */
     public static final long MIN_TARGET_TOPIC_RETENTION_BYTES = 16L * 1024 * 1024;
 
+    public static final String STATE_DIR_CONFIG = "state.dir";
+    public static final String STREAM_THREADS_CONFIG = "stream.threads";
+    public static final String STANDBY_REPLICAS_CONFIG = "num.standby.replicas";
+    public static final String COMMIT_INTERVAL_MS_CONFIG = "commit.interval.ms";
+    public static final String TRANSACTION_TIMEOUT_MS_CONFIG = "transaction.timeout.ms";
+    public static final String STATUS_TOPIC_RETENTION_MS_CONFIG = "status.topic.retention.ms";
+    public static final String INTERNAL_TOPIC_RETENTION_MS_CONFIG = "internal.topic.retention.ms";
+    public static final String HISTORY_RUNS_PER_JOB_CONFIG = "history.runs.per.job";
+    public static final String HISTORY_RETENTION_MS_CONFIG = "history.retention.ms";
+    public static final String DOWNLOADS_PER_TARGET_CONFIG = "downloads.per.target";
+    public static final String UNREAD_REFRESH_MS_CONFIG = "unread.refresh.ms";
+    public static final String ADVERTISED_HOST_CONFIG = "advertised.host";
+    public static final String THREAD_REPLACEMENTS_MAX_CONFIG = "stream.thread.replacements.max";
+
     public static final ConfigDef CONFIG_DEF = withCommonKeys(new ConfigDef())
             .define(MASTER_ID_CONFIG, ConfigDef.Type.STRING, "master-1", new ConfigDef.NonEmptyString(),
                     ConfigDef.Importance.MEDIUM, "Stable id of this master; names its transactional id, so a "
@@ -34,8 +48,52 @@ public final class MasterConfig extends MsxClientConfig {
             .define(HTTP_PORT_CONFIG, ConfigDef.Type.INT, 8780, ConfigDef.Range.between(0, 65535),
                     ConfigDef.Importance.MEDIUM, "Port of the REST API; 0 picks a free one.")
             .define(COMMANDS_PARTITIONS_CONFIG, ConfigDef.Type.INT, 3, ConfigDef.Range.atLeast(1),
-                    ConfigDef.Importance.LOW, "Partitions of the commands and command-results topics when the "
-                            + "master creates them.")
+                    ConfigDef.Importance.LOW, "Partitions of the command-results topic when the master creates "
+                            + "it. The commands topic always has one partition: commands are decided in one order, "
+                            + "each on the state the ones before it left, and the master refuses to start on a "
+                            + "commands topic with more.")
+            .define(STATE_DIR_CONFIG, ConfigDef.Type.STRING, "", ConfigDef.Importance.HIGH, "Directory of the "
+                    + "master's RocksDB stores (Kafka Streams state.dir); a volume of its own on Kubernetes. Empty: "
+                    + "<java.io.tmpdir>/msx-master/<master.id>. Losing it costs a restore from the changelogs, "
+                    + "never data.")
+            .define(STREAM_THREADS_CONFIG, ConfigDef.Type.INT, 2, ConfigDef.Range.between(1, 16),
+                    ConfigDef.Importance.LOW, "Kafka Streams threads: commands and views can progress apart.")
+            .define(STANDBY_REPLICAS_CONFIG, ConfigDef.Type.INT, 1, ConfigDef.Range.between(0, 3),
+                    ConfigDef.Importance.MEDIUM, "Warm copies of each store kept by other master instances, so "
+                            + "one takes over a dead instance's work without restoring.")
+            .define(COMMIT_INTERVAL_MS_CONFIG, ConfigDef.Type.LONG, 100L, ConfigDef.Range.between(1, 10_000),
+                    ConfigDef.Importance.LOW, "How often the master commits its transaction: the longest an "
+                            + "instruction or result waits before readers (read_committed) see it.")
+            .define(TRANSACTION_TIMEOUT_MS_CONFIG, ConfigDef.Type.INT, 60_000, ConfigDef.Range.between(10_000,
+                    900_000), ConfigDef.Importance.LOW, "transaction.timeout.ms of the master's producers. A "
+                            + "transaction holds what one commit interval processed; a 10,000-target fan-out "
+                            + "takes about a second.")
+            .define(STATUS_TOPIC_RETENTION_MS_CONFIG, ConfigDef.Type.LONG, Duration.ofDays(7).toMillis(),
+                    ConfigDef.Range.atLeast(1000L), ConfigDef.Importance.MEDIUM, "retention.ms of the status "
+                            + "topic when the master creates it. The views are stores with compacted changelogs: "
+                            + "nothing the master shows depends on it; a master stopped for longer than it misses "
+                            + "the events that expired meanwhile.")
+            .define(INTERNAL_TOPIC_RETENTION_MS_CONFIG, ConfigDef.Type.LONG, Duration.ofDays(7).toMillis(),
+                    ConfigDef.Range.atLeast(1000L), ConfigDef.Importance.LOW, "retention.ms of the commands, "
+                            + "command-results, dead-letter and the master's control and events topics when the "
+                            + "master creates them (the stores' changelogs are compacted and kept).")
+            .define(HISTORY_RUNS_PER_JOB_CONFIG, ConfigDef.Type.INT, 100, ConfigDef.Range.between(1, 100_000),
+                    ConfigDef.Importance.MEDIUM, "Job history keeps at least the last this many runs of each "
+                            + "job on each target ...")
+            .define(HISTORY_RETENTION_MS_CONFIG, ConfigDef.Type.LONG, Duration.ofDays(7).toMillis(),
+                    ConfigDef.Range.atLeast(0L), ConfigDef.Importance.MEDIUM, "... and every run younger than "
+                            + "this; a run goes when it is both older and beyond that count.")
+            .define(DOWNLOADS_PER_TARGET_CONFIG, ConfigDef.Type.INT, 1000, ConfigDef.Range.between(1, 1_000_000),
+                    ConfigDef.Importance.LOW, "Rows of the download list kept per target (the oldest go first).")
+            .define(UNREAD_REFRESH_MS_CONFIG, ConfigDef.Type.LONG, 5_000L, ConfigDef.Range.between(100, 600_000),
+                    ConfigDef.Importance.LOW, "How often unread instructions (consumer lag) are read for every "
+                            + "target, in one admin call; also how often readiness asks the broker.")
+            .define(ADVERTISED_HOST_CONFIG, ConfigDef.Type.STRING, "", ConfigDef.Importance.MEDIUM, "Host other "
+                    + "master instances reach this one's REST API at (Kafka Streams application.server); empty: "
+                    + "http.host.")
+            .define(THREAD_REPLACEMENTS_MAX_CONFIG, ConfigDef.Type.INT, 10, ConfigDef.Range.atLeast(0),
+                    ConfigDef.Importance.LOW, "Stream threads replaced after an unexpected error within 10 "
+                            + "minutes before the master gives up (state ERROR, `msx master run` exits 1).")
             .define(STATUS_PARTITIONS_CONFIG, ConfigDef.Type.INT, 6, ConfigDef.Range.atLeast(1),
                     ConfigDef.Importance.LOW, "Partitions of the status topic when the master creates it.")
             .define(REPLICATION_FACTOR_CONFIG, ConfigDef.Type.SHORT, (short) -1, ConfigDef.Importance.LOW,
@@ -91,6 +149,61 @@ public final class MasterConfig extends MsxClientConfig {
 
     public int httpPort() {
         return getInt(HTTP_PORT_CONFIG);
+    }
+
+    public java.nio.file.Path stateDir() {
+        String dir = getString(STATE_DIR_CONFIG);
+        return dir.isEmpty() ? java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "msx-master", masterId())
+                : java.nio.file.Path.of(dir);
+    }
+
+    public int streamThreads() {
+        return getInt(STREAM_THREADS_CONFIG);
+    }
+
+    public int standbyReplicas() {
+        return getInt(STANDBY_REPLICAS_CONFIG);
+    }
+
+    public long commitIntervalMs() {
+        return getLong(COMMIT_INTERVAL_MS_CONFIG);
+    }
+
+    public int transactionTimeoutMs() {
+        return getInt(TRANSACTION_TIMEOUT_MS_CONFIG);
+    }
+
+    public Duration statusTopicRetention() {
+        return Duration.ofMillis(getLong(STATUS_TOPIC_RETENTION_MS_CONFIG));
+    }
+
+    public Duration internalTopicRetention() {
+        return Duration.ofMillis(getLong(INTERNAL_TOPIC_RETENTION_MS_CONFIG));
+    }
+
+    public int historyRunsPerJob() {
+        return getInt(HISTORY_RUNS_PER_JOB_CONFIG);
+    }
+
+    public Duration historyRetention() {
+        return Duration.ofMillis(getLong(HISTORY_RETENTION_MS_CONFIG));
+    }
+
+    public int downloadsPerTarget() {
+        return getInt(DOWNLOADS_PER_TARGET_CONFIG);
+    }
+
+    public Duration unreadRefresh() {
+        return Duration.ofMillis(getLong(UNREAD_REFRESH_MS_CONFIG));
+    }
+
+    public String advertisedHost() {
+        String host = getString(ADVERTISED_HOST_CONFIG);
+        return host.isEmpty() ? httpHost() : host;
+    }
+
+    public int threadReplacementsMax() {
+        return getInt(THREAD_REPLACEMENTS_MAX_CONFIG);
     }
 
     public int commandsPartitions() {

@@ -1,86 +1,96 @@
 package io.msx.master;
 
 import io.msx.Threads;
-import io.msx.avro.InstructionHeader;
-import io.msx.avro.instruction.Resync;
-import io.msx.master.internal.CommandLoop;
-import io.msx.master.internal.CommandProcessor;
+import io.msx.agent.TargetAgent;
 import io.msx.master.internal.Json;
+import io.msx.master.internal.MasterMetrics;
+import io.msx.master.internal.Queries;
 import io.msx.master.internal.RecordLimit;
 import io.msx.master.internal.RestServer;
-import io.msx.master.internal.StateLoader;
-import io.msx.master.internal.StatusLoop;
-import io.msx.master.internal.TargetRegistry;
-import io.msx.master.internal.TargetTopics;
 import io.msx.master.internal.TopicAdmin;
-import io.msx.schemas.MessageFamily;
+import io.msx.master.internal.UnreadInstructions;
+import io.msx.master.internal.topology.BoundedRocksDbConfig;
+import io.msx.master.internal.topology.MasterTopology;
 import io.msx.schemas.MsxCodec;
 import io.msx.schemas.MsxSchemas;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.Topics;
-import io.msx.agent.TargetAgent;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.TopicConfig;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.state.HostInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The master server: reads commands and posts instructions to per-target topics (exactly once, in Kafka
- * transactions), ingests the status topic into its target views, and serves them over REST.
+ * The master server, a Kafka Streams application ({@code exactly_once_v2}, RocksDB stores with compacted
+ * changelogs, static membership, standby replicas): commands in, instructions out to per-target topics, status in,
+ * views as stores served over REST (see {@link MasterTopology}). Several instances with the same {@code topic.prefix}
+ * share the work; a standby takes over a dead instance's tasks.
  *
- * <p>Threads: {@code msx-master-<id>-commands}, {@code msx-master-<id>-status}, {@code msx-master-<id>-http-N}.
- * Thread-safe; {@link #close(Duration)} is idempotent.
+ * <p>Threads: Kafka Streams' {@code msx-master-<id>-StreamThread-N}, {@code msx-master-<id>-refresh} (unread
+ * instructions, broker probe), {@code msx-master-<id>-http-N}. Thread-safe; {@link #close(Duration)} is idempotent.
  */
 public final class MasterPublisher implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(MasterPublisher.class);
     /** The producer's default {@code max.request.size}. */
     private static final int DEFAULT_MAX_REQUEST_SIZE = 1_048_576;
+    /**
+     * Session timeout of the Streams consumers: with static membership a restarted instance takes its tasks back at
+     * once, and a dead one's tasks move to the standby after this long.
+     */
+    static final int SESSION_TIMEOUT_MS = 6_000;
+    private static final Duration REPLACEMENT_WINDOW = Duration.ofMinutes(10);
+    /** How long start() waits for the stores to be restored and queryable. */
+    private static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(2);
 
-    /** Lifecycle; transitions only forward. */
-    public enum State { CREATED, RUNNING, STOPPING, STOPPED }
+    /** Lifecycle; transitions only forward. FAILED: Streams went to ERROR (or gave up replacing threads). */
+    public enum State { CREATED, RUNNING, FAILED, STOPPING, STOPPED }
 
     private final MasterConfig config;
     private final Clock clock;
     private final Topics topics;
-    private final TargetRegistry registry;
-    private final io.msx.master.internal.JobRegistry jobs = new io.msx.master.internal.JobRegistry();
-    private final io.msx.master.internal.DownloadList downloads = new io.msx.master.internal.DownloadList();
     private final AtomicReference<State> state = new AtomicReference<>(State.CREATED);
+    private final MasterMetrics metrics = new MasterMetrics();
+    private final Deque<Instant> replacements = new ArrayDeque<>();
+    private final CountDownLatch ended = new CountDownLatch(1);
+    private volatile String lastError;
     private TopicAdmin admin;
-    private CommandLoop commandLoop;
-    private StatusLoop statusLoop;
-    private KafkaProducer<byte[], byte[]> deadLetterProducer;
-    private Thread commandThread;
-    private Thread statusThread;
+    private KafkaStreams streams;
+    private Queries queries;
+    private UnreadInstructions unread;
+    private Thread refresher;
     private RestServer rest;
 
     public MasterPublisher(MasterConfig config, Clock clock) {
         this.config = config;
         this.clock = clock;
         this.topics = config.topics();
-        this.registry = new TargetRegistry(clock);
     }
 
     /**
-     * Creates missing topics, registers the schemas (FULL_TRANSITIVE), and starts the loops and the REST API.
+     * Creates missing topics, registers the schemas (FULL_TRANSITIVE), starts the REST API and the Streams client.
      *
      * @throws MasterException when a topic, the registry or the REST port is unusable
      */
@@ -88,149 +98,277 @@ public final class MasterPublisher implements AutoCloseable {
         if (!state.compareAndSet(State.CREATED, State.RUNNING)) {
             throw new MasterException("master " + config.masterId() + " cannot start from " + state.get());
         }
-        log.info("Master {}: CREATED -> RUNNING (topics {}*)", config.masterId(), topics.prefix());
+        log.info("Master {}: CREATED -> RUNNING (topics {}*, state in {})", config.masterId(), topics.prefix(),
+                config.stateDir());
         String id = config.masterId();
         admin = new TopicAdmin(Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
                 config.bootstrapServers())), config.replicationFactor(), config.targetTopicMaxMessageBytes(),
                 config.targetTopicRetention(), config.targetTopicRetentionBytes());
-        Map<String, Integer> own = new LinkedHashMap<>();
-        own.put(topics.commands(), config.commandsPartitions());
-        own.put(topics.commandResults(), config.commandsPartitions());
-        own.put(topics.status(), config.statusPartitions());
-        own.put(Topics.deadLetter(topics.commands()), 1);
-        own.put(Topics.deadLetter(topics.status()), 1);
-        admin.ensure(own, Map.of());
-        Map<String, String> compacted = new HashMap<>(admin.boundedRecordConfigs());
-        compacted.put(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT);
-        admin.ensure(Map.of(topics.jobs(), 1, topics.targets(), 1), compacted);
+        ensureTopics();
 
-        SchemaRegistryClient schemaRegistry = new SchemaRegistryClient(
-                config.schemaRegistry());
+        SchemaRegistryClient schemaRegistry = new SchemaRegistryClient(config.schemaRegistry());
         MsxSchemas.register(schemaRegistry);
         MsxCodec codec = MsxCodec.of(schemaRegistry, true, config.decodeLimits());
-
-        StateLoader state = new StateLoader(StateLoader.consumers(config.bootstrapServers()), topics, codec);
         // The producer refuses records over max.request.size: never below the records the target topics take.
         int maxRequestSize = Math.max(DEFAULT_MAX_REQUEST_SIZE, config.targetTopicMaxMessageBytes());
-        // Fencing first: initTransactions aborts whatever a killed predecessor left open, so what is read next is
-        // final.
-        KafkaProducer<byte[], byte[]> transactional = newProducer("msx-master-" + id + "-commands",
-                topics.prefix() + "master." + id, maxRequestSize);
-        transactional.initTransactions();
-        state.load(jobs, registry);
-        state.loadPosted(registry.names().stream().map(topics::target).toList(), downloads);
-        TargetTopics targetTopics = names -> admin.ensureTargetTopics(names.stream().map(topics::target).toList());
-        // targets registered by an earlier release have no dead-letter topic yet
-        targetTopics.ensure(registry.names());
-        commandLoop = new CommandLoop(newConsumer("msx-master-" + id + "-commands", topics.prefix() + "master"),
-                transactional, topics, new CommandProcessor(registry, jobs, clock), codec, targetTopics,
-                // the smaller of the two limits, less 1 KiB for key, headers and batch overhead (see RecordLimit)
-                RecordLimit.of(config.targetTopicMaxMessageBytes(), maxRequestSize),
-                () -> state.load(jobs, registry), downloads, this::committed);
-        deadLetterProducer = newProducer("msx-master-" + id + "-dlq", null, DEFAULT_MAX_REQUEST_SIZE);
-        statusLoop = new StatusLoop(newConsumer("msx-master-" + id + "-status", null), deadLetterProducer, topics,
-                registry, targetTopics, codec, clock, downloads);
+        MasterTopology.Context context = new MasterTopology.Context(topics, codec, admin,
+                RecordLimit.of(config.targetTopicMaxMessageBytes(), maxRequestSize), metrics,
+                config.historyRunsPerJob(), config.historyRetention(), config.downloadsPerTarget(),
+                Duration.ofSeconds(30));
 
-        statusThread = new Thread(statusLoop, "msx-master-" + id + "-status");
-        commandThread = new Thread(commandLoop, "msx-master-" + id + "-commands");
-        statusThread.start();
-        commandThread.start();
-        rest = new RestServer(config.httpHost(), config.httpPort(), id, Json.mapper(), this::targets, this::target,
-                this::health, this::jobs, this::history, downloads::list, this::groups);
+        unread = new UnreadInstructions(admin, topics, name -> TargetAgent.consumerGroup(topics.prefix(), name),
+                clock, metrics);
+        rest = new RestServer(config.httpHost(), config.httpPort(), id, Json.mapper(), new Api());
+        HostInfo self = new HostInfo(config.advertisedHost(), rest.port());
+        streams = new KafkaStreams(MasterTopology.build(context), streamsConfig(self, maxRequestSize));
+        streams.setUncaughtExceptionHandler(this::uncaught);
+        streams.setStateListener((next, previous) -> {
+            log.info("Master {} Streams: {} -> {}", id, previous, next);
+            if (next == KafkaStreams.State.ERROR) {
+                failed("Kafka Streams went to ERROR: " + lastError);
+            }
+        });
+        metrics.bind(streams, streams::state);
+        queries = new Queries(streams, self, codec, clock, unread);
         rest.start();
+        streams.start();
+        refresher = Threads.supervised("msx-master-" + id + "-refresh", this::refreshLoop, e -> {
+            lastError = "refresh loop stopped: " + e;
+            log.error("Master {}: the refresh loop stopped", id, e);
+        });
+        refresher.start();
+        awaitRunning(STARTUP_TIMEOUT);
     }
 
-    private KafkaConsumer<byte[], byte[]> newConsumer(String clientId, String groupId) {
-        Map<String, Object> c = new HashMap<>();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        c.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        if (groupId != null) {
-            c.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
-            // Static membership: a restarted master (same master.id) takes its partitions back at once instead of
-            // waiting for its killed predecessor's session to expire.
-            c.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, clientId);
-            c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+    /** Waits until the Streams client is RUNNING (stores restored and queryable), so start() returns a usable master. */
+    private void awaitRunning(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (streams.state() != KafkaStreams.State.RUNNING) {
+            if (state.get() == State.FAILED || !streams.state().isRunningOrRebalancing()) {
+                throw new MasterException("master " + config.masterId() + " failed to start: " + lastError);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new MasterException("master " + config.masterId() + " not RUNNING after " + timeout
+                        .toSeconds() + " s (Streams " + streams.state() + "): is the broker reachable?");
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new MasterException("interrupted while starting", e);
+            }
         }
-        return new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        log.info("Master {}: Streams RUNNING, views queryable", config.masterId());
     }
 
-    private KafkaProducer<byte[], byte[]> newProducer(String clientId, String transactionalId, int maxRequestSize) {
-        Map<String, Object> p = new HashMap<>();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, maxRequestSize);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        if (transactionalId != null) {
-            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+    private void ensureTopics() {
+        Map<String, String> internal = Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
+                TopicConfig.RETENTION_MS_CONFIG, Long.toString(config.internalTopicRetention().toMillis()));
+        Map<String, Integer> own = new LinkedHashMap<>();
+        own.put(topics.commands(), 1);
+        own.put(topics.commandResults(), config.commandsPartitions());
+        own.put(Topics.deadLetter(topics.commands()), 1);
+        own.put(Topics.deadLetter(topics.status()), 1);
+        own.put(MasterTopology.Context.controlTopic(topics), 1);
+        admin.ensure(own, internal);
+        admin.ensure(Map.of(topics.status(), config.statusPartitions()), Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
+                TopicConfig.RETENTION_MS_CONFIG, Long.toString(config.statusTopicRetention().toMillis())));
+        int commandPartitions = admin.partitions(topics.commands());
+        if (commandPartitions != 1) {
+            throw new MasterException(topics.commands() + " has " + commandPartitions + " partitions; the master "
+                    + "needs exactly 1 (commands are decided in one order). Recreate it with one partition.");
         }
-        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        // partitioned like the status topic, so a target's events and status share one views task
+        int statusPartitions = admin.partitions(topics.status());
+        String events = MasterTopology.Context.eventsTopic(topics);
+        admin.ensure(Map.of(events, statusPartitions), internal);
+        int eventPartitions = admin.partitions(events);
+        if (eventPartitions != statusPartitions) {
+            throw new MasterException(events + " has " + eventPartitions + " partitions, " + topics.status()
+                    + " has " + statusPartitions + "; they must match (a target's events and status go to one "
+                    + "task). Recreate " + events + " with " + statusPartitions + " partitions.");
+        }
     }
 
-    /** Every enlisted target's view, with unread instructions read from Kafka. */
+    private Properties streamsConfig(HostInfo self, int maxRequestSize) {
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, topics.prefix() + "master");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        p.put(StreamsConfig.CLIENT_ID_CONFIG, "msx-master-" + config.masterId());
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
+        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.streamThreads());
+        p.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.standbyReplicas());
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitIntervalMs());
+        p.put(StreamsConfig.APPLICATION_SERVER_CONFIG, self.host() + ":" + self.port());
+        p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.replicationFactor());
+        p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0L);
+        p.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDbConfig.class);
+        p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG),
+                "msx-master-" + config.masterId());
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), SESSION_TIMEOUT_MS);
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG),
+                config.transactionTimeoutMs());
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), maxRequestSize);
+        return p;
+    }
+
+    /** A stream thread died: replaced, unless too many died lately (then the client shuts down, state ERROR). */
+    private StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse uncaught(Throwable e) {
+        lastError = e.toString();
+        Instant now = clock.instant();
+        synchronized (replacements) {
+            while (!replacements.isEmpty() && replacements.peekFirst().isBefore(now.minus(REPLACEMENT_WINDOW))) {
+                replacements.removeFirst();
+            }
+            if (replacements.size() >= config.threadReplacementsMax()) {
+                log.error("Master {}: a stream thread died ({} replaced in the last {} min); giving up", config
+                        .masterId(), replacements.size(), REPLACEMENT_WINDOW.toMinutes(), e);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            }
+            replacements.addLast(now);
+        }
+        log.warn("Master {}: a stream thread died, replacing it: {}", config.masterId(), e.toString());
+        return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+    }
+
+    private void failed(String why) {
+        lastError = why;
+        if (state.compareAndSet(State.RUNNING, State.FAILED)) {
+            log.error("Master {}: RUNNING -> FAILED: {}", config.masterId(), why);
+            ended.countDown();
+        }
+    }
+
+    private void refreshLoop() {
+        long pause = config.unreadRefresh().toMillis();
+        while (state.get() == State.RUNNING || state.get() == State.FAILED) {
+            unread.refresh(queries::localStates);
+            try {
+                if (ended.await(pause, TimeUnit.MILLISECONDS) && state.get() != State.FAILED) {
+                    return;
+                }
+                if (state.get() == State.STOPPING || state.get() == State.STOPPED) {
+                    return;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** The REST API's view of this master. */
+    private final class Api implements RestServer.Api {
+        @Override
+        public List<TargetView> targets(boolean local) {
+            return queries.targets(local);
+        }
+
+        @Override
+        public Optional<TargetView> target(String name, boolean local) {
+            return queries.target(name, local);
+        }
+
+        @Override
+        public List<JobView> jobs(boolean local) {
+            return queries.jobs(local);
+        }
+
+        @Override
+        public Optional<List<JobRunView>> history(String jobId, boolean local) {
+            return queries.history(jobId, local);
+        }
+
+        @Override
+        public List<InstructionView> instructions(String target, String job, String id, int limit, boolean local) {
+            return queries.instructions(target, job, id, limit, local);
+        }
+
+        @Override
+        public Map<String, List<String>> groups(boolean local) {
+            return queries.groups(local);
+        }
+
+        @Override
+        public RestServer.Health health() {
+            return MasterPublisher.this.health();
+        }
+
+        @Override
+        public String metrics() {
+            return metrics.scrape();
+        }
+    }
+
+    /**
+     * Live unless FAILED. Ready when RUNNING, Streams RUNNING, the stores queryable and the broker answered the last
+     * probe (within three refresh intervals).
+     */
+    public RestServer.Health health() {
+        Map<String, Object> body = new LinkedHashMap<>();
+        State current = state.get();
+        KafkaStreams.State streamsState = streams == null ? null : streams.state();
+        body.put("state", current.name());
+        body.put("masterId", config.masterId());
+        body.put("streams", String.valueOf(streamsState));
+        body.put("statusDeadLettered", metrics.statusDeadLetteredCount());
+        String notReady = null;
+        if (current != State.RUNNING) {
+            notReady = "master is " + current;
+        } else if (streamsState != KafkaStreams.State.RUNNING) {
+            notReady = "Kafka Streams is " + streamsState;
+        } else {
+            Instant answered = unread.brokerAnsweredAt();
+            if (answered == null || answered.isBefore(clock.instant().minus(config.unreadRefresh().multipliedBy(3)))) {
+                notReady = "the broker did not answer since " + answered + (unread.lastError() == null ? ""
+                        : ": " + unread.lastError());
+            } else {
+                try {
+                    queries.localStates();
+                } catch (RuntimeException e) {
+                    notReady = "stores not queryable: " + e.getMessage();
+                }
+            }
+        }
+        body.put("ready", notReady == null);
+        if (notReady != null) {
+            body.put("reason", notReady);
+        }
+        body.put("lastError", lastError);
+        // kept for scripts reading the pre-Streams health
+        body.put("commandLoop", streamsState == KafkaStreams.State.RUNNING ? "ok" : String.valueOf(streamsState));
+        return new RestServer.Health(current != State.FAILED, notReady == null, body);
+    }
+
+    /** Every enlisted target's view (gathered from every instance), with unread instructions. */
     public List<TargetView> targets() {
-        List<TargetView> views = registry.views();
-        Map<String, String> groups = new HashMap<>();
-        views.forEach(v -> groups.put(topics.target(v.name()), TargetAgent.consumerGroup(topics.prefix(), v.name())));
-        Map<String, Long> lag = admin.lag(groups);
-        List<TargetView> withLag = new ArrayList<>(views.size());
-        views.forEach(v -> withLag.add(v.withUnreadInstructions(lag.get(topics.target(v.name())))));
-        return withLag;
+        return queries.targets(false);
     }
 
     public Optional<TargetView> target(String name) {
-        return registry.view(name).map(v -> v.withUnreadInstructions(admin.lag(Map.of(topics.target(name),
-                TargetAgent.consumerGroup(topics.prefix(), name))).get(topics.target(name))));
-    }
-
-    /** After a command's transaction committed: a resync makes its targets RESYNC_PENDING until acknowledged. */
-    private void committed(io.msx.master.internal.CommandProcessor.Decision decision) {
-        Map<String, String> lastPerTarget = new HashMap<>();
-        boolean resync = false;
-        for (org.apache.avro.specific.SpecificRecord instruction : decision.instructions()) {
-            InstructionHeader header = MessageFamily.INSTRUCTION.header(instruction);
-            resync |= instruction instanceof Resync;
-            lastPerTarget.put(header.getTarget(), header.getInstructionId().toString());
-        }
-        if (resync) {
-            lastPerTarget.forEach(registry::resyncPosted);
-        }
+        return queries.target(name, false);
     }
 
     /** Every target group and its members. */
     public Map<String, List<String>> groups() {
-        return registry.allGroups();
+        return queries.groups(false);
     }
 
-    /** The download list, newest first, optionally for one target and/or job. */
+    /** The download list, newest first (at most the default limit), optionally for one target and/or job. */
     public List<InstructionView> instructions(String target, String job) {
-        return downloads.list(target, job);
+        return queries.instructions(target, job, null, RestServer.DEFAULT_INSTRUCTIONS_LIMIT, false);
     }
 
     /** Every job definition the master holds. */
     public List<JobView> jobs() {
-        return jobs.all().stream().map(j -> new JobView(j.getJobId(), j.getName(), j.getVersion(), j.getEnabled(),
-                j.getTargets(), j.getSteps().size(),
-                j.getSchedules().stream().map(io.msx.avro.JobSchedule::getName).toList())).toList();
+        return queries.jobs(false);
     }
 
     /** A job's runs on every target, oldest first; empty when the master knows no such job and no runs of it. */
     public Optional<List<JobRunView>> history(String jobId) {
-        List<JobRunView> runs = registry.history(jobId);
-        return runs.isEmpty() && jobs.get(jobId).isEmpty() ? Optional.empty() : Optional.of(runs);
-    }
-
-    private Map<String, Object> health() {
-        Map<String, Object> health = new LinkedHashMap<>();
-        health.put("state", state.get().name());
-        health.put("masterId", config.masterId());
-        Throwable fatal = commandLoop == null ? null : commandLoop.fatalError();
-        health.put("commandLoop", fatal == null ? "ok" : fatal.toString());
-        health.put("statusDeadLettered", statusLoop == null ? 0 : statusLoop.deadLettered());
-        return health;
+        return queries.history(jobId, false);
     }
 
     /** Port of the REST API (useful when configured as 0). */
@@ -239,6 +377,26 @@ public final class MasterPublisher implements AutoCloseable {
     }
 
     public State state() {
+        return state.get();
+    }
+
+    /** The Streams client's state, or null before start. */
+    public KafkaStreams.State streamsState() {
+        return streams == null ? null : streams.state();
+    }
+
+    /** The last error seen (a dead stream thread, Streams ERROR), or null. */
+    public String lastError() {
+        return lastError;
+    }
+
+    /**
+     * Waits until the master FAILED or was closed.
+     *
+     * @return the state then (RUNNING when the wait timed out)
+     */
+    public State awaitTermination(Duration timeout) throws InterruptedException {
+        ended.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
         return state.get();
     }
 
@@ -253,23 +411,22 @@ public final class MasterPublisher implements AutoCloseable {
             return;
         }
         state.set(State.STOPPING);
+        ended.countDown();
         log.info("Master {}: {} -> STOPPING", config.masterId(), current);
         long deadline = System.nanoTime() + timeout.toNanos();
         if (rest != null) {
             rest.close();
         }
-        if (commandLoop != null) {
-            commandLoop.shutdown();
-            statusLoop.shutdown();
-            Threads.joinUntil(commandThread, deadline);
-            Threads.joinUntil(statusThread, deadline);
+        if (streams != null) {
+            streams.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         }
-        if (deadLetterProducer != null) {
-            deadLetterProducer.close(Duration.ofSeconds(5));
+        if (refresher != null) {
+            Threads.joinUntil(refresher, deadline);
         }
         if (admin != null) {
             admin.close();
         }
+        metrics.close();
         state.set(State.STOPPED);
         log.info("Master {}: STOPPING -> STOPPED", config.masterId());
     }

@@ -170,6 +170,57 @@ public final class TopicAdmin implements AutoCloseable {
         return lag;
     }
 
+    /**
+     * Asks the broker for the cluster id: whether it answers now.
+     *
+     * @throws MsxRetriableException when it does not answer within 5 s
+     */
+    public void describeCluster() {
+        try {
+            admin.describeCluster().clusterId().get(5, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new MsxRetriableException("the broker did not answer: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MsxRetriableException("interrupted while asking the broker", e);
+        }
+    }
+
+    /**
+     * The partition count of an existing topic.
+     *
+     * @throws MsxRetriableException when the broker does not answer in time
+     * @throws MasterException       when the topic does not exist
+     */
+    public int partitions(String topic) {
+        // a topic just created may take a moment to be known to every broker
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
+        while (true) {
+            try {
+                return admin.describeTopics(List.of(topic)).allTopicNames().get(TIMEOUT_SECONDS, TimeUnit.SECONDS)
+                        .get(topic).partitions().size();
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof RetriableException)) {
+                    throw new MasterException("cannot describe topic " + topic + ": " + e.getCause().getMessage(), e);
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new MsxRetriableException("cannot describe topic " + topic + " yet: " + e.getCause(), e);
+                }
+            } catch (TimeoutException e) {
+                throw new MsxRetriableException("describing topic " + topic + " timed out", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new MasterException("interrupted while describing topic " + topic, e);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new MasterException("interrupted while describing topic " + topic, e);
+            }
+        }
+    }
+
     @Override
     public void close() {
         admin.close();

@@ -5,9 +5,6 @@ import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -17,8 +14,7 @@ class RestServerTest {
     void shouldNameTheAddressWhenThePortIsTaken() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();
-            assertThatThrownBy(() -> new RestServer("127.0.0.1", port, "m", Json.mapper(), List::of,
-                    name -> Optional.empty(), Map::of))
+            assertThatThrownBy(() -> new RestServer("127.0.0.1", port, "m", Json.mapper(), null))
                     .isInstanceOf(MasterException.class)
                     .hasMessageContaining("cannot listen on 127.0.0.1:" + port + " for the REST API");
         }

@@ -1,4 +1,4 @@
-package io.msx.master.internal;
+package io.msx.master.internal.topology;
 
 import io.msx.avro.InstructionHeader;
 import io.msx.avro.instruction.JobDelete;
@@ -15,7 +15,7 @@ import java.util.Locale;
  * What the master derives from an instruction (a record of the {@link MessageFamily#INSTRUCTION} family): its header,
  * the job it concerns and its operation name.
  */
-final class Instructions {
+public final class Instructions {
 
     private Instructions() {
     }
@@ -23,12 +23,12 @@ final class Instructions {
     /**
      * @throws IllegalArgumentException when the record is not an instruction
      */
-    static InstructionHeader header(SpecificRecord instruction) {
+    public static InstructionHeader header(SpecificRecord instruction) {
         return MessageFamily.INSTRUCTION.header(instruction);
     }
 
     /** The job an instruction concerns (its record key), or null for target-wide instructions. */
-    static String jobIdOf(SpecificRecord instruction) {
+    public static String jobIdOf(SpecificRecord instruction) {
         if (instruction instanceof JobInsert i) {
             return i.getJob().getJobId();
         }
@@ -48,7 +48,7 @@ final class Instructions {
     }
 
     /** The operation name shown in results and the download list: POLL, SET_POLL, JOB_INSERT, ... */
-    static String operationOf(SpecificRecord instruction) {
+    public static String operationOf(SpecificRecord instruction) {
         String simple = MessageFamily.typeName(instruction);
         return switch (simple) {
             case "PollNow" -> "POLL";

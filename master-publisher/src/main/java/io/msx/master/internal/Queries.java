@@ -1,0 +1,229 @@
+package io.msx.master.internal;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.msx.avro.JobDefinition;
+import io.msx.master.InstructionView;
+import io.msx.master.JobRunView;
+import io.msx.master.JobView;
+import io.msx.master.TargetView;
+import io.msx.master.internal.topology.Downloads;
+import io.msx.master.internal.topology.History;
+import io.msx.master.internal.topology.JsonStore;
+import io.msx.master.internal.topology.MasterTopology;
+import io.msx.master.internal.topology.Registration;
+import io.msx.master.internal.topology.StatusRules;
+import io.msx.master.internal.topology.TargetState;
+import io.msx.schemas.MsxCodec;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyQueryMetadata;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.StreamsMetadata;
+import org.apache.kafka.streams.state.HostInfo;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.PriorityQueue;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * The REST API's reads: interactive queries of the master's stores. With more than one instance, a view partitioned
+ * by target is gathered from every instance that holds part of it, a key is read where its partition is active, and
+ * the command sub-topology's stores (jobs, groups) are read where its one task runs; each peer is asked with
+ * {@code scope=local}. Thread-safe.
+ *
+ * @throws org.apache.kafka.streams.errors.InvalidStateStoreException (from every method) while the stores are not
+ *                                                                    queryable (starting, rebalancing)
+ */
+public final class Queries {
+
+    private final KafkaStreams streams;
+    private final HostInfo self;
+    private final MsxCodec codec;
+    private final Clock clock;
+    private final UnreadInstructions unread;
+    private final Peers peers = new Peers();
+
+    public Queries(KafkaStreams streams, HostInfo self, MsxCodec codec, Clock clock, UnreadInstructions unread) {
+        this.streams = streams;
+        this.self = self;
+        this.codec = codec;
+        this.clock = clock;
+        this.unread = unread;
+    }
+
+    private ReadOnlyKeyValueStore<String, byte[]> store(String name) {
+        return streams.store(StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.keyValueStore()));
+    }
+
+    /** Every registered target this instance's active views hold, as the API shows it. */
+    public List<TargetState> localStates() {
+        List<TargetState> states = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> all = store(MasterTopology.TARGET_STATE_STORE).all()) {
+            while (all.hasNext()) {
+                TargetState s = JsonStore.read(all.next().value, TargetState.class);
+                if (s.registered && !s.defected) {
+                    states.add(s);
+                }
+            }
+        }
+        return states;
+    }
+
+    public List<TargetView> targets(boolean local) {
+        Instant now = clock.instant();
+        List<TargetView> views = new ArrayList<>(localStates().stream()
+                .map(s -> StatusRules.view(s, now, unread.of(s.name))).toList());
+        if (!local) {
+            for (HostInfo peer : others(MasterTopology.TARGET_STATE_STORE)) {
+                views.addAll(peers.get(peer, "/targets?scope=local", new TypeReference<List<TargetView>>() { })
+                        .orElse(List.of()));
+            }
+        }
+        views.sort(Comparator.comparing(TargetView::name));
+        return views;
+    }
+
+    public Optional<TargetView> target(String name, boolean local) {
+        HostInfo owner = local ? self : owner(MasterTopology.TARGET_STATE_STORE, name);
+        if (!owner.equals(self)) {
+            return peers.get(owner, "/targets/" + encode(name) + "?scope=local", new TypeReference<>() { });
+        }
+        byte[] bytes = store(MasterTopology.TARGET_STATE_STORE).get(name);
+        if (bytes == null) {
+            return Optional.empty();
+        }
+        TargetState s = JsonStore.read(bytes, TargetState.class);
+        return s.registered && !s.defected ? Optional.of(StatusRules.view(s, clock.instant(), unread.of(name)))
+                : Optional.empty();
+    }
+
+    public List<JobView> jobs(boolean local) {
+        HostInfo owner = local ? self : owner(MasterTopology.JOBS_STORE, "");
+        if (!owner.equals(self)) {
+            return peers.get(owner, "/jobs?scope=local", new TypeReference<List<JobView>>() { }).orElse(List.of());
+        }
+        List<JobView> jobs = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> all = store(MasterTopology.JOBS_STORE).all()) {
+            while (all.hasNext()) {
+                var entry = all.next();
+                JobDefinition j = codec.decodeAs(JobDefinition.class, "store jobs (" + entry.key + ")", 0, -1,
+                        entry.value);
+                jobs.add(new JobView(j.getJobId(), j.getName(), j.getVersion(), j.getEnabled(), j.getTargets(),
+                        j.getSteps().size(), j.getSchedules().stream().map(io.msx.avro.JobSchedule::getName)
+                        .toList()));
+            }
+        }
+        return jobs;
+    }
+
+    public SortedMap<String, List<String>> groups(boolean local) {
+        HostInfo owner = local ? self : owner(MasterTopology.REGISTRATIONS_STORE, "");
+        if (!owner.equals(self)) {
+            return peers.get(owner, "/groups?scope=local", new TypeReference<TreeMap<String, List<String>>>() { })
+                    .map(m -> (SortedMap<String, List<String>>) m).orElse(new TreeMap<>());
+        }
+        SortedMap<String, List<String>> groups = new TreeMap<>();
+        try (KeyValueIterator<String, byte[]> all = store(MasterTopology.REGISTRATIONS_STORE).all()) {
+            while (all.hasNext()) {
+                Registration r = JsonStore.read(all.next().value, Registration.class);
+                if (r.enlisted()) {
+                    r.groups().forEach(g -> groups.computeIfAbsent(g, k -> new ArrayList<>()).add(r.target()));
+                }
+            }
+        }
+        return groups;
+    }
+
+    /** A job's runs on every target, oldest first; empty when the master knows no such job and no runs of it. */
+    public Optional<List<JobRunView>> history(String jobId, boolean local) {
+        List<JobRunView> runs = new ArrayList<>(History.of(store(MasterTopology.HISTORY_STORE), jobId));
+        if (local) {
+            return Optional.of(runs);
+        }
+        for (HostInfo peer : others(MasterTopology.HISTORY_STORE)) {
+            peers.get(peer, "/jobs/" + encode(jobId) + "/history?scope=local",
+                    new TypeReference<List<JobRunView>>() { }).ifPresent(runs::addAll);
+        }
+        runs.sort(Comparator.comparing(JobRunView::startedAt));
+        boolean known = !runs.isEmpty() || jobs(false).stream().anyMatch(j -> j.jobId().equals(jobId));
+        return known ? Optional.of(runs) : Optional.empty();
+    }
+
+    /**
+     * The download list, newest first, at most {@code limit} rows; optionally for one target, one job, one
+     * instruction id.
+     */
+    public List<InstructionView> instructions(String target, String job, String id, int limit, boolean local) {
+        Comparator<InstructionView> newestFirst = Comparator.comparing((InstructionView v) -> v.postedAt() != null
+                ? v.postedAt() : java.util.Objects.requireNonNullElse(v.appliedAt(), Instant.EPOCH)).reversed();
+        PriorityQueue<InstructionView> top = new PriorityQueue<>(newestFirst.reversed());
+        java.util.function.Consumer<InstructionView> keep = v -> {
+            if ((job == null || job.equals(v.object())) && (id == null || id.equals(v.instructionId()))) {
+                top.add(v);
+                if (top.size() > limit) {
+                    top.poll();
+                }
+            }
+        };
+        boolean here = target == null || local || owner(MasterTopology.DOWNLOADS_STORE, target).equals(self);
+        if (here) {
+            if (id != null && target != null) {
+                InstructionView v = Downloads.find(store(MasterTopology.DOWNLOADS_STORE),
+                        store(MasterTopology.DOWNLOAD_INDEX_STORE), id);
+                if (v != null && v.target().equals(target)) {
+                    keep.accept(v);
+                }
+            } else {
+                Downloads.scan(store(MasterTopology.DOWNLOADS_STORE), target, keep);
+            }
+        }
+        if (!local) {
+            List<HostInfo> asked = target == null ? others(MasterTopology.DOWNLOADS_STORE)
+                    : here ? List.of() : List.of(owner(MasterTopology.DOWNLOADS_STORE, target));
+            String query = "?scope=local&limit=" + limit + param("target", target) + param("job", job)
+                    + param("id", id);
+            for (HostInfo peer : asked) {
+                peers.get(peer, "/instructions" + query, new TypeReference<List<InstructionView>>() { })
+                        .ifPresent(rows -> rows.forEach(keep));
+            }
+        }
+        List<InstructionView> rows = new ArrayList<>(top);
+        rows.sort(newestFirst);
+        return rows;
+    }
+
+    private static String param(String name, String value) {
+        return value == null ? "" : "&" + name + "=" + encode(value);
+    }
+
+    private static String encode(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    /** The instance where a key of a store is active. */
+    private HostInfo owner(String store, String key) {
+        KeyQueryMetadata metadata = streams.queryMetadataForKey(store, key, Serdes.String().serializer());
+        if (metadata == null || metadata.activeHost() == null || metadata.activeHost().port() < 0) {
+            return self;
+        }
+        return metadata.activeHost();
+    }
+
+    /** The other instances holding part of a store. */
+    private List<HostInfo> others(String store) {
+        return streams.streamsMetadataForStore(store).stream().map(StreamsMetadata::hostInfo)
+                .filter(h -> !h.equals(self)).distinct().toList();
+    }
+
+}
