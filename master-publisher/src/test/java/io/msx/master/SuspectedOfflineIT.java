@@ -22,21 +22,21 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-/** A target that stops checking in turns Suspected offline on the master's clock; a force poll after it returns
- * turns it Normal again. */
+/** A target that stops checking in turns Suspected offline (its last check-in's time, as it reported it, against the
+ * master's clock); a force poll after it returns turns it Normal again. Master and agent share one manual clock. */
 @ExtendWith(LocalStackExtension.class)
 class SuspectedOfflineIT {
 
     @TempDir
     Path data;
 
-    private TargetAgent agent(LocalStack stack, String prefix) {
+    private TargetAgent agent(LocalStack stack, String prefix, Clock clock) {
         TargetAgent agent = new TargetAgent(new TargetAgentConfig(Map.of(
                 TargetAgentConfig.TARGET_NAME_CONFIG, "T1",
                 TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
                 TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
                 TargetAgentConfig.TOPIC_PREFIX_CONFIG, prefix,
-                TargetAgentConfig.DATA_DIR_CONFIG, data.toString())), Clock.systemUTC());
+                TargetAgentConfig.DATA_DIR_CONFIG, data.toString())), clock);
         agent.start();
         return agent;
     }
@@ -52,7 +52,7 @@ class SuspectedOfflineIT {
                 MasterConfig.MASTER_ID_CONFIG, "offline-it",
                 MasterConfig.HTTP_PORT_CONFIG, 0)), clock)) {
             master.start();
-            TargetAgent agent = agent(stack, prefix);
+            TargetAgent agent = agent(stack, prefix, clock);
             await().atMost(Duration.ofSeconds(60)).alias("T1 enlisted and normal").until(() ->
                     master.target("T1").map(t -> t.status() == TargetStatus.NORMAL).orElse(false));
             agent.close();
@@ -60,7 +60,7 @@ class SuspectedOfflineIT {
             clock.advance(Duration.ofMinutes(4)); // three 60 s polling intervals and more without a check-in
             assertThat(master.target("T1").orElseThrow().status()).isEqualTo(TargetStatus.SUSPECTED_OFFLINE);
 
-            agent = agent(stack, prefix);
+            agent = agent(stack, prefix, clock);
             try {
                 assertThat(agent.awaitConsuming(Duration.ofSeconds(30))).isTrue();
                 StringWriter out = new StringWriter();

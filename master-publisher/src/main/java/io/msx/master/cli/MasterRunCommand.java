@@ -41,7 +41,24 @@ public final class MasterRunCommand implements Callable<Integer> {
         MasterPublisher master = new MasterPublisher(MasterConfig.load(explicit, config, System.getenv()),
                 Clock.systemUTC());
         master.start();
-        RunUntilStopped.await("msx-master", () -> master.close(Duration.ofSeconds(30)));
+        Thread hook = new Thread(() -> master.close(Duration.ofSeconds(30)), "msx-master-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        MasterPublisher.State ended;
+        do {
+            ended = master.awaitTermination(Duration.ofHours(1));
+        } while (ended == MasterPublisher.State.RUNNING);
+        if (ended == MasterPublisher.State.FAILED) {
+            // exit non-zero so a supervisor (systemd, Kubernetes) restarts the master
+            System.err.println("msx: master failed: " + master.lastError());
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+                master.close(Duration.ofSeconds(30));
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down: the hook closes the master
+            }
+            return ExitCodes.FAILED;
+        }
+        hook.join(); // closed by the shutdown hook (SIGTERM, Ctrl-C): the JVM is exiting already
         return ExitCodes.OK;
     }
 }

@@ -88,15 +88,20 @@ public final class TargetPollCommand implements Callable<Integer> {
             return ExitCodes.OK;
         }
         MasterClient master = new MasterClient(connection.masterUrl);
+        // Each target's row for THIS poll instruction: another poll's check-in does not count, so concurrent polls
+        // of one target both succeed.
         Map<String, TargetView> answered = new LinkedHashMap<>();
         int reported = -1;
         while (answered.size() < posted.size()) {
-            for (TargetView view : master.targets()) {
-                for (PostedInstruction p : posted) {
-                    if (p.getTarget().equals(view.name())
-                            && p.getInstructionId().toString().equals(view.lastAnsweredInstructionId())) {
-                        answered.putIfAbsent(view.name(), view);
-                    }
+            for (PostedInstruction p : posted) {
+                if (answered.containsKey(p.getTarget())) {
+                    continue;
+                }
+                String id = p.getInstructionId().toString();
+                boolean checkedIn = master.instruction(p.getTarget(), id).map(i -> i.checkInAt() != null)
+                        .orElse(false);
+                if (checkedIn) {
+                    master.target(p.getTarget()).ifPresent(view -> answered.put(p.getTarget(), view));
                 }
             }
             if (answered.size() != reported) {

@@ -58,6 +58,14 @@ public final class MasterClient {
         return get(path.toString(), new TypeReference<List<io.msx.master.InstructionView>>() { }).orElseThrow();
     }
 
+    /** One instruction's download-list row (its acknowledgement, and for a POLL the check-in answering it). */
+    public Optional<io.msx.master.InstructionView> instruction(String target, String instructionId) {
+        List<io.msx.master.InstructionView> rows = get("/instructions?target=" + java.net.URLEncoder.encode(target,
+                java.nio.charset.StandardCharsets.UTF_8) + "&id=" + instructionId,
+                new TypeReference<List<io.msx.master.InstructionView>>() { }).orElseThrow();
+        return rows.stream().findFirst();
+    }
+
     private <T> Optional<T> get(String path, TypeReference<T> type) {
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10))
                 .GET().build();

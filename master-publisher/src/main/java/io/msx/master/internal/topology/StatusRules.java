@@ -50,13 +50,11 @@ public final class StatusRules {
     /**
      * Applies one status event to its target's state.
      *
-     * @param producedAt the event record's timestamp (when the target produced it)
-     * @param now        master clock, for warnings only
+     * @param now master clock, for warnings only
      * @throws IllegalArgumentException when the seq jumps more than {@link #MAX_SEQ_JUMP} beyond the last of its
      *                                  epoch (nothing is changed)
      */
-    public static Applied apply(TargetState s, SpecificRecord body, StatusHeader header, Instant producedAt,
-                                Instant now) {
+    public static Applied apply(TargetState s, SpecificRecord body, StatusHeader header, Instant now) {
         String eventEpoch = header.getEpoch() == null ? "" : header.getEpoch();
         boolean otherEpoch = s.epoch != null && !s.epoch.equals(eventEpoch);
         if (otherEpoch && !(body instanceof Enlist)) {
@@ -81,7 +79,9 @@ public final class StatusRules {
         }
         s.epoch = eventEpoch;
         s.lastSeq = seq;
-        s.lastEventAt = producedAt;
+        // times the target reported (its clock), so neither a restart nor a backlog makes a target look younger
+        Instant occurredAt = header.getOccurredAt();
+        s.lastEventAt = occurredAt;
         if (body instanceof Enlist enlist) {
             s.enlistedAt = header.getOccurredAt();
             if (enlist.getLocation() != null) {
@@ -92,7 +92,7 @@ public final class StatusRules {
             s.pollingIntervalSeconds = enlist.getPollingIntervalSeconds();
         } else if (body instanceof CheckIn checkIn) {
             s.lastPoll = checkIn.getLocalTime();
-            s.lastPollReceivedAt = producedAt;
+            s.lastPollReceivedAt = occurredAt;
             s.lastPollTrigger = checkIn.getTrigger().name();
             if (checkIn.getAnswersInstructionId() != null) {
                 s.lastAnsweredInstructionId = checkIn.getAnswersInstructionId().toString();

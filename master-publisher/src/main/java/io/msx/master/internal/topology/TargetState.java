@@ -35,9 +35,9 @@ public final class TargetState {
     public Instant enlistedAt;
     /** Local time in its last check-in (its clock). */
     public Instant lastPoll;
-    /** When its last check-in was produced (the record's timestamp), so a restore never makes it younger. */
+    /** When it sent its last check-in (its clock, from the event header): a restore never makes it younger. */
     public Instant lastPollReceivedAt;
-    /** When any event of it was last produced. */
+    /** When it sent its last event (its clock). */
     public Instant lastEventAt;
     public String lastPollTrigger;
     public String lastAnsweredInstructionId;

@@ -100,6 +100,9 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
     private void apply(Record<byte[], byte[]> record, SpecificRecord event) {
         StatusHeader header = MessageFamily.STATUS.header(event);
         String target = header.getTarget();
+        if (event instanceof Enlist) {
+            io.msx.schemas.Topics.requireValidTargetName(target);
+        }
         String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
         if (!target.equals(key)) {
             // Keyed by another name, it sits in another target's partition: applying it would split the target.
@@ -111,15 +114,13 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
             return; // never enlisted: nothing to update
         }
         if (state == null) {
-            io.msx.schemas.Topics.requireValidTargetName(target);
             state = new TargetState(target);
         }
         if (state.defected && !(event instanceof Enlist)) {
             return; // defected: only another installation's Enlist may bring it back, and the control decides that
         }
         Instant now = now();
-        StatusRules.Applied applied = StatusRules.apply(state, event, header,
-                Instant.ofEpochMilli(record.timestamp()), now);
+        StatusRules.Applied applied = StatusRules.apply(state, event, header, now);
         if (applied == StatusRules.Applied.REPLAY) {
             return;
         }
