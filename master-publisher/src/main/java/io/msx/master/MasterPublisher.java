@@ -314,6 +314,8 @@ public final class MasterPublisher implements AutoCloseable {
         body.put("masterId", config.masterId());
         body.put("streams", String.valueOf(streamsState));
         body.put("statusDeadLettered", metrics.statusDeadLetteredCount());
+        body.put("activeTasks", tasks(true));
+        body.put("standbyTasks", tasks(false));
         String notReady = null;
         if (current != State.RUNNING) {
             notReady = "master is " + current;
@@ -340,6 +342,20 @@ public final class MasterPublisher implements AutoCloseable {
         // kept for scripts reading the pre-Streams health
         body.put("commandLoop", streamsState == KafkaStreams.State.RUNNING ? "ok" : String.valueOf(streamsState));
         return new RestServer.Health(current != State.FAILED, notReady == null, body);
+    }
+
+    /** The Streams tasks this instance runs (0_0 is the command sub-topology, 1_N the views of status partition N). */
+    private List<String> tasks(boolean active) {
+        if (streams == null) {
+            return List.of();
+        }
+        try {
+            return streams.metadataForLocalThreads().stream()
+                    .flatMap(t -> (active ? t.activeTasks() : t.standbyTasks()).stream())
+                    .map(t -> t.taskId().toString()).sorted().toList();
+        } catch (RuntimeException e) {
+            return List.of();
+        }
     }
 
     /** Every enlisted target's view (gathered from every instance), with unread instructions. */

@@ -56,7 +56,8 @@ public final class DemoCommand implements Callable<Integer> {
             MasterPublisher master = new MasterPublisher(new MasterConfig(Map.of(
                     MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
                     MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                    MasterConfig.HTTP_PORT_CONFIG, 0)), Clock.systemUTC());
+                    MasterConfig.HTTP_PORT_CONFIG, 0,
+                    MasterConfig.STATE_DIR_CONFIG, data.resolve("master").toString())), Clock.systemUTC());
             List<TargetAgent> agents = new ArrayList<>();
             try {
                 master.start();
