@@ -53,25 +53,29 @@ final class FanOutLedger implements AutoCloseable {
 
     final Topics topics;
     final List<String> targets;
-    private final LocalStack stack;
+    private final String bootstrapServers;
     private final SchemaRegistryClient registry;
     private final MsxCodec codec;
     private final KafkaProducer<String, byte[]> producer;
     private final List<UUID> fanOuts = new ArrayList<>();
 
     FanOutLedger(LocalStack stack, int targetCount) {
-        this.stack = stack;
+        this(stack.bootstrapServers(), stack.schemaRegistryUrl(), targetCount);
+    }
+
+    FanOutLedger(String bootstrapServers, String schemaRegistryUrl, int targetCount) {
+        this.bootstrapServers = bootstrapServers;
         this.topics = new Topics(LocalStack.uniqueTopicPrefix());
         this.targets = IntStream.range(0, targetCount).mapToObj(i -> "t" + i).toList();
-        this.registry = new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl()));
+        this.registry = new SchemaRegistryClient(SchemaRegistryConfig.of(schemaRegistryUrl));
         this.codec = MsxCodec.of(registry, true);
         this.producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                stack.bootstrapServers()), new StringSerializer(), new ByteArraySerializer());
+                bootstrapServers), new StringSerializer(), new ByteArraySerializer());
     }
 
     /** Waits until a master answers commands (it has created its topics then). */
     void awaitAnswering() {
-        try (CommandClient client = new CommandClient(stack.bootstrapServers(), registry, topics)) {
+        try (CommandClient client = new CommandClient(bootstrapServers, registry, topics)) {
             await().atMost(Duration.ofSeconds(90)).ignoreExceptions().alias("a master answering commands")
                     .until(() -> client.submit(EnlistTarget.newBuilder().setHeader(header()).setTarget(targets.get(0))
                             .build(), Duration.ofSeconds(5)).isPresent());
@@ -88,7 +92,7 @@ final class FanOutLedger implements AutoCloseable {
         UpsertJob upsert = UpsertJob.newBuilder().setHeader(header()).setJob(JobDefinition.newBuilder()
                 .setJobId("fan").setName("fan").setTargets(targets).setSteps(List.of(JobStep.newBuilder()
                         .setStepId(1).setName("s").setCommand(List.of("true")).build())).build()).build();
-        try (CommandClient client = new CommandClient(stack.bootstrapServers(), registry, topics)) {
+        try (CommandClient client = new CommandClient(bootstrapServers, registry, topics)) {
             assertThat(client.submit(upsert, Duration.ofSeconds(60)).orElseThrow().getStatus())
                     .isEqualTo(CommandStatus.ACCEPTED);
         }
@@ -180,7 +184,7 @@ final class FanOutLedger implements AutoCloseable {
     }
 
     private KafkaConsumer<byte[], byte[]> committedReader() {
-        return new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+        return new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }

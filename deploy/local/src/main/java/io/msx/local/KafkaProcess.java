@@ -128,6 +128,41 @@ public final class KafkaProcess implements AutoCloseable {
     }
 
     /**
+     * Freezes the broker with SIGSTOP: its sockets stay open but nothing answers (a hung broker, a long GC pause, a
+     * stalled disk), unlike {@link #kill()}. {@link #resume()} lets it go on.
+     *
+     * @throws LocalStackException when it is not running or the signal cannot be sent
+     */
+    public synchronized void pause() {
+        signal("STOP");
+    }
+
+    /** Lets a {@link #pause() paused} broker go on (SIGCONT). */
+    public synchronized void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String name) {
+        if (process == null || !process.isAlive()) {
+            throw new LocalStackException("Kafka child process at " + bootstrapServers() + " is not running");
+        }
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid()))
+                    .redirectErrorStream(true).start();
+            if (kill.waitFor() != 0) {
+                throw new LocalStackException("kill -" + name + " " + process.pid() + " failed: "
+                        + new String(kill.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            }
+            log.info("Kafka child process {} at {}: SIG{}", process.pid(), bootstrapServers(), name);
+        } catch (java.io.IOException e) {
+            throw new LocalStackException("cannot send SIG" + name + " to " + process.pid() + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LocalStackException("interrupted while sending SIG" + name, e);
+        }
+    }
+
+    /**
      * Starts the broker again on the same data directory and ports (killing it first if it still runs) and waits until
      * it serves clients. Retries while the old ports are still held by the kernel.
      *
