@@ -11,6 +11,7 @@ import io.msx.master.internal.TopicAdmin;
 import io.msx.master.internal.UnreadInstructions;
 import io.msx.master.internal.topology.BoundedRocksDbConfig;
 import io.msx.master.internal.topology.MasterTopology;
+import io.msx.master.internal.topology.RefusedRecordHandler;
 import io.msx.schemas.MsxCodec;
 import io.msx.schemas.MsxSchemas;
 import io.msx.schemas.SchemaRegistryClient;
@@ -205,6 +206,8 @@ public final class MasterPublisher implements AutoCloseable {
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.replicationFactor());
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0L);
         p.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDbConfig.class);
+        p.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, RefusedRecordHandler.class);
+        p.put(RefusedRecordHandler.METRICS_CONFIG, metrics);
         p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG),
                 "msx-master-" + config.masterId());
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), SESSION_TIMEOUT_MS);
@@ -328,7 +331,7 @@ public final class MasterPublisher implements AutoCloseable {
                         : ": " + unread.lastError());
             } else {
                 try {
-                    queries.localStates();
+                    queries.requireQueryable(tasks(true));
                 } catch (RuntimeException e) {
                     notReady = "stores not queryable: " + e.getMessage();
                 }

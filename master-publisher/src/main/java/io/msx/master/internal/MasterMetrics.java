@@ -30,6 +30,7 @@ public final class MasterMetrics implements AutoCloseable {
     private final DistributionSummary fanOut;
     private final Counter posted;
     private final Counter statusDeadLettered;
+    private final Counter recordsRefused;
     private final Map<TargetStatus, AtomicLong> targets = new EnumMap<>(TargetStatus.class);
     private KafkaStreamsMetrics streamsMetrics;
 
@@ -42,6 +43,8 @@ public final class MasterMetrics implements AutoCloseable {
                 + "topics").register(registry);
         statusDeadLettered = Counter.builder("msx.master.status.dead.lettered").description("Status events sent "
                 + "to the status dead-letter topic").register(registry);
+        recordsRefused = Counter.builder("msx.master.records.refused").description("Records Kafka refused for good "
+                + "and the master skipped (a topic's settings changed behind its back); each is logged").register(registry);
         for (TargetStatus status : TargetStatus.values()) {
             AtomicLong count = new AtomicLong();
             targets.put(status, count);
@@ -72,6 +75,10 @@ public final class MasterMetrics implements AutoCloseable {
 
     public void statusDeadLettered() {
         statusDeadLettered.increment();
+    }
+
+    public void recordRefused() {
+        recordsRefused.increment();
     }
 
     public long statusDeadLetteredCount() {

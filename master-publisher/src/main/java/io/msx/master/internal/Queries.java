@@ -66,6 +66,22 @@ public final class Queries {
         return streams.store(StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.keyValueStore()));
     }
 
+    /**
+     * Whether the stores of the tasks this instance runs actively answer now (cheap: no scan). An instance running
+     * no task (a pure standby) has nothing to answer and passes.
+     *
+     * @param activeTasks task ids this instance runs (0_0 the command sub-topology, 1_N the views)
+     * @throws org.apache.kafka.streams.errors.InvalidStateStoreException when they do not
+     */
+    public void requireQueryable(java.util.Collection<String> activeTasks) {
+        if (activeTasks.stream().anyMatch(t -> t.startsWith("1_"))) {
+            store(MasterTopology.TARGET_STATE_STORE).approximateNumEntries();
+        }
+        if (activeTasks.contains("0_0")) {
+            store(MasterTopology.JOBS_STORE).approximateNumEntries();
+        }
+    }
+
     /** Every registered target this instance's active views hold, as the API shows it. */
     public List<TargetState> localStates() {
         List<TargetState> states = new ArrayList<>();

@@ -61,37 +61,40 @@ public final class UnreadInstructions {
 
     /** Reads the lag of every target {@code states} names; on failure keeps the previous figures. */
     public void refresh(Supplier<List<TargetState>> states) {
+        try {
+            admin.describeCluster();
+            brokerAnsweredAt = clock.instant();
+        } catch (RuntimeException e) {
+            if (lastError == null) {
+                log.warn("The broker does not answer: {}", e.getMessage());
+            }
+            lastError = "broker did not answer: " + e.getMessage();
+            return;
+        }
         List<TargetState> all;
         try {
             all = states.get();
         } catch (RuntimeException e) {
-            lastError = "views not queryable: " + e.getMessage();
-            return; // rebalancing or starting: the next refresh tries again
+            all = List.of(); // no views here now (a standby, or rebalancing): nothing to count
         }
         Instant now = clock.instant();
         Map<TargetStatus, Long> counts = new EnumMap<>(TargetStatus.class);
         all.forEach(s -> counts.merge(StatusRules.status(s, now), 1L, Long::sum));
         metrics.targets(counts);
-        try {
-            admin.describeCluster();
-            brokerAnsweredAt = clock.instant();
-            Map<String, String> groups = new HashMap<>();
-            all.forEach(s -> groups.put(topics.target(s.name), groupOf.apply(s.name)));
-            Map<String, Long> byTopic = admin.lag(groups);
-            Map<String, Long> byTarget = new HashMap<>();
-            all.forEach(s -> {
-                Long l = byTopic.get(topics.target(s.name));
-                if (l != null) {
-                    byTarget.put(s.name, l);
-                }
-            });
-            lag = byTarget;
-            lastError = null;
-        } catch (RuntimeException e) {
-            if (lastError == null) {
-                log.warn("Cannot read unread instructions: {}", e.toString());
+        Map<String, String> groups = new HashMap<>();
+        all.forEach(s -> groups.put(topics.target(s.name), groupOf.apply(s.name)));
+        Map<String, Long> byTopic = admin.lag(groups);
+        Map<String, Long> byTarget = new HashMap<>();
+        all.forEach(s -> {
+            Long l = byTopic.get(topics.target(s.name));
+            if (l != null) {
+                byTarget.put(s.name, l);
             }
-            lastError = "broker did not answer: " + e.getMessage();
+        });
+        lag = byTarget;
+        if (lastError != null) {
+            log.info("The broker answers again");
         }
+        lastError = null;
     }
 }
