@@ -37,6 +37,7 @@ public final class MasterConfig extends MsxClientConfig {
     public static final String DOWNLOADS_PER_TARGET_CONFIG = "downloads.per.target";
     public static final String UNREAD_REFRESH_MS_CONFIG = "unread.refresh.ms";
     public static final String ADVERTISED_HOST_CONFIG = "advertised.host";
+    public static final String COMMAND_MAX_INSTRUCTIONS_CONFIG = "command.max.instructions";
     public static final String THREAD_REPLACEMENTS_MAX_CONFIG = "stream.thread.replacements.max";
 
     public static final ConfigDef CONFIG_DEF = withCommonKeys(new ConfigDef())
@@ -85,6 +86,10 @@ public final class MasterConfig extends MsxClientConfig {
             .define(HISTORY_RETENTION_MS_CONFIG, ConfigDef.Type.LONG, Duration.ofDays(7).toMillis(),
                     ConfigDef.Range.atLeast(0L), ConfigDef.Importance.MEDIUM, "... and every run younger than "
                             + "this; a run goes when it is both older and beyond that count.")
+            .define(COMMAND_MAX_INSTRUCTIONS_CONFIG, ConfigDef.Type.INT, 20_000, ConfigDef.Range.between(1, 1_000_000),
+                    ConfigDef.Importance.LOW, "Instructions one command may post; more is rejected with the "
+                            + "reason (split it, e.g. by target). Keeps a command's transaction well inside "
+                            + "transaction.timeout.ms and its result within the record limit.")
             .define(DOWNLOADS_PER_TARGET_CONFIG, ConfigDef.Type.INT, 1000, ConfigDef.Range.between(1, 1_000_000),
                     ConfigDef.Importance.LOW, "Rows of the download list kept per target (the oldest go first).")
             .define(UNREAD_REFRESH_MS_CONFIG, ConfigDef.Type.LONG, 5_000L, ConfigDef.Range.between(100, 600_000),
@@ -202,6 +207,10 @@ public final class MasterConfig extends MsxClientConfig {
     public String advertisedHost() {
         String host = getString(ADVERTISED_HOST_CONFIG);
         return host.isEmpty() ? httpHost() : host;
+    }
+
+    public int commandMaxInstructions() {
+        return getInt(COMMAND_MAX_INSTRUCTIONS_CONFIG);
     }
 
     public int threadReplacementsMax() {

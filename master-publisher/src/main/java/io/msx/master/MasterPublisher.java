@@ -63,6 +63,11 @@ public final class MasterPublisher implements AutoCloseable {
      */
     static final int SESSION_TIMEOUT_MS = 6_000;
     private static final Duration REPLACEMENT_WINDOW = Duration.ofMinutes(10);
+    /**
+     * How long a processor retries a registry or admin call in place, well inside the transaction timeout; past it
+     * the task fails and its records are read again.
+     */
+    private static final Duration RETRY_IN_TASK = Duration.ofSeconds(5);
     /** How long start() waits for the stores to be restored and queryable. */
     private static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(2);
 
@@ -76,6 +81,7 @@ public final class MasterPublisher implements AutoCloseable {
     private final MasterMetrics metrics = new MasterMetrics();
     private final Deque<Instant> replacements = new ArrayDeque<>();
     private final CountDownLatch ended = new CountDownLatch(1);
+    private final CountDownLatch closing = new CountDownLatch(1);
     private volatile String lastError;
     private TopicAdmin admin;
     private KafkaStreams streams;
@@ -115,7 +121,7 @@ public final class MasterPublisher implements AutoCloseable {
         MasterTopology.Context context = new MasterTopology.Context(topics, codec, admin,
                 RecordLimit.of(config.targetTopicMaxMessageBytes(), maxRequestSize), metrics,
                 config.historyRunsPerJob(), config.historyRetention(), config.downloadsPerTarget(),
-                Duration.ofSeconds(30));
+                config.commandMaxInstructions(), RETRY_IN_TASK);
 
         unread = new UnreadInstructions(admin, topics, name -> TargetAgent.consumerGroup(topics.prefix(), name),
                 clock, metrics);
@@ -133,10 +139,8 @@ public final class MasterPublisher implements AutoCloseable {
         queries = new Queries(streams, self, codec, clock, unread);
         rest.start();
         streams.start();
-        refresher = Threads.supervised("msx-master-" + id + "-refresh", this::refreshLoop, e -> {
-            lastError = "refresh loop stopped: " + e;
-            log.error("Master {}: the refresh loop stopped", id, e);
-        });
+        refresher = Threads.supervised("msx-master-" + id + "-refresh", this::refreshLoop,
+                e -> failed("the refresh loop stopped: " + e));
         refresher.start();
         awaitRunning(STARTUP_TIMEOUT);
     }
@@ -172,9 +176,12 @@ public final class MasterPublisher implements AutoCloseable {
         own.put(Topics.deadLetter(topics.status()), 1);
         own.put(MasterTopology.Context.controlTopic(topics), 1);
         admin.ensure(own, internal);
+        // Broker append time on the two inputs of the views, so they are merged in the order things happened (an
+        // ack after the POSTED event of its instruction), whatever the producers' clocks.
         admin.ensure(Map.of(topics.status(), config.statusPartitions()), Map.of(
                 TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
-                TopicConfig.RETENTION_MS_CONFIG, Long.toString(config.statusTopicRetention().toMillis())));
+                TopicConfig.RETENTION_MS_CONFIG, Long.toString(config.statusTopicRetention().toMillis()),
+                TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "LogAppendTime"));
         int commandPartitions = admin.partitions(topics.commands());
         if (commandPartitions != 1) {
             throw new MasterException(topics.commands() + " has " + commandPartitions + " partitions; the master "
@@ -183,7 +190,9 @@ public final class MasterPublisher implements AutoCloseable {
         // partitioned like the status topic, so a target's events and status share one views task
         int statusPartitions = admin.partitions(topics.status());
         String events = MasterTopology.Context.eventsTopic(topics);
-        admin.ensure(Map.of(events, statusPartitions), internal);
+        Map<String, String> eventConfigs = new HashMap<>(internal);
+        eventConfigs.put(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "LogAppendTime");
+        admin.ensure(Map.of(events, statusPartitions), eventConfigs);
         int eventPartitions = admin.partitions(events);
         if (eventPartitions != statusPartitions) {
             throw new MasterException(events + " has " + eventPartitions + " partitions, " + topics.status()
@@ -246,13 +255,10 @@ public final class MasterPublisher implements AutoCloseable {
 
     private void refreshLoop() {
         long pause = config.unreadRefresh().toMillis();
-        while (state.get() == State.RUNNING || state.get() == State.FAILED) {
+        while (true) {
             unread.refresh(queries::localStates);
             try {
-                if (ended.await(pause, TimeUnit.MILLISECONDS) && state.get() != State.FAILED) {
-                    return;
-                }
-                if (state.get() == State.STOPPING || state.get() == State.STOPPED) {
+                if (closing.await(pause, TimeUnit.MILLISECONDS)) {
                     return;
                 }
             } catch (InterruptedException e) {
@@ -431,6 +437,7 @@ public final class MasterPublisher implements AutoCloseable {
         }
         state.set(State.STOPPING);
         ended.countDown();
+        closing.countDown();
         log.info("Master {}: {} -> STOPPING", config.masterId(), current);
         long deadline = System.nanoTime() + timeout.toNanos();
         if (rest != null) {

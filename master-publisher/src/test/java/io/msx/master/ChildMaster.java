@@ -56,11 +56,16 @@ final class ChildMaster implements AutoCloseable {
 
     /** Its health body, or null when it does not answer. */
     JsonNode health() {
+        return get("/health");
+    }
+
+    /** The JSON body of a GET, or null when it does not answer or answers with an error. */
+    JsonNode get(String path) {
         try {
             HttpResponse<byte[]> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-                    + "/health")).timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers
+                    + path)).timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers
                     .ofByteArray());
-            return Json.mapper().readTree(response.body());
+            return response.statusCode() == 200 ? Json.mapper().readTree(response.body()) : null;
         } catch (IOException e) {
             return null;
         } catch (InterruptedException e) {

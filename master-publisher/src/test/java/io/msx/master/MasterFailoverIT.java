@@ -33,6 +33,10 @@ class MasterFailoverIT {
     @TempDir
     Path state;
 
+    private static int count(com.fasterxml.jackson.databind.JsonNode array) {
+        return array == null ? -1 : array.size();
+    }
+
     @Test
     void shouldFailOverToTheStandbyWithEveryCommandAnsweredOnce(LocalStack stack) throws Exception {
         long seed = System.nanoTime();
@@ -43,6 +47,13 @@ class MasterFailoverIT {
              ChildMaster b = new ChildMaster(stack, ledger.topics, "b", state.resolve("b")).start()) {
             ledger.awaitAnswering();
             ledger.enlistAndAssign();
+            await().atMost(Duration.ofSeconds(90)).alias("both instances ready").until(() -> a.ready() && b.ready());
+            for (ChildMaster m : List.of(a, b)) {
+                // each answers for the whole fleet, whichever instance runs which task
+                await().atMost(Duration.ofSeconds(30)).alias(m.id + " lists every target and the job")
+                        .until(() -> count(m.get("/targets")) == TARGETS && count(m.get("/jobs")) == 1);
+                assertThat(m.get("/jobs").get(0).path("jobId").asText()).isEqualTo("fan");
+            }
             for (int kill = 0; kill < KILLS; kill++) {
                 await().atMost(Duration.ofSeconds(90)).alias("both instances ready")
                         .until(() -> a.ready() && b.ready());

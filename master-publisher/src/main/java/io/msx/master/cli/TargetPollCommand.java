@@ -92,16 +92,22 @@ public final class TargetPollCommand implements Callable<Integer> {
         // of one target both succeed.
         Map<String, TargetView> answered = new LinkedHashMap<>();
         int reported = -1;
+        String lastError = null;
         while (answered.size() < posted.size()) {
             for (PostedInstruction p : posted) {
                 if (answered.containsKey(p.getTarget())) {
                     continue;
                 }
                 String id = p.getInstructionId().toString();
-                boolean checkedIn = master.instruction(p.getTarget(), id).map(i -> i.checkInAt() != null)
-                        .orElse(false);
-                if (checkedIn) {
-                    master.target(p.getTarget()).ifPresent(view -> answered.put(p.getTarget(), view));
+                try {
+                    boolean checkedIn = master.instruction(p.getTarget(), id).map(i -> i.checkInAt() != null)
+                            .orElse(false);
+                    if (checkedIn) {
+                        master.target(p.getTarget()).ifPresent(view -> answered.put(p.getTarget(), view));
+                    }
+                } catch (IllegalStateException e) {
+                    // the master is restarting or rebalancing (503), or a moment away: ask again until the deadline
+                    lastError = e.getMessage();
                 }
             }
             if (answered.size() != reported) {
@@ -120,7 +126,7 @@ public final class TargetPollCommand implements Callable<Integer> {
                     }
                 });
                 err.println("msx: timed out after " + timeout.toSeconds() + " s; no check-in yet from "
-                        + String.join(", ", missing));
+                        + String.join(", ", missing) + (lastError == null ? "" : " (last error: " + lastError + ")"));
                 return ExitCodes.TIMED_OUT;
             }
             // The master offers no push channel yet: ask again shortly.

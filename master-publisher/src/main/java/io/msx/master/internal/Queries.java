@@ -19,6 +19,7 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyQueryMetadata;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.StreamsMetadata;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.HostInfo;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
@@ -85,6 +86,9 @@ public final class Queries {
     /** Every registered target this instance's active views hold, as the API shows it. */
     public List<TargetState> localStates() {
         List<TargetState> states = new ArrayList<>();
+        if (!here(MasterTopology.TARGET_STATE_STORE)) {
+            return states;
+        }
         try (KeyValueIterator<String, byte[]> all = store(MasterTopology.TARGET_STATE_STORE).all()) {
             while (all.hasNext()) {
                 TargetState s = JsonStore.read(all.next().value, TargetState.class);
@@ -163,7 +167,8 @@ public final class Queries {
 
     /** A job's runs on every target, oldest first; empty when the master knows no such job and no runs of it. */
     public Optional<List<JobRunView>> history(String jobId, boolean local) {
-        List<JobRunView> runs = new ArrayList<>(History.of(store(MasterTopology.HISTORY_STORE), jobId));
+        List<JobRunView> runs = new ArrayList<>(here(MasterTopology.HISTORY_STORE)
+                ? History.of(store(MasterTopology.HISTORY_STORE), jobId) : List.of());
         if (local) {
             return Optional.of(runs);
         }
@@ -192,7 +197,8 @@ public final class Queries {
                 }
             }
         };
-        boolean here = target == null || local || owner(MasterTopology.DOWNLOADS_STORE, target).equals(self);
+        boolean here = target == null ? here(MasterTopology.DOWNLOADS_STORE)
+                : local || owner(MasterTopology.DOWNLOADS_STORE, target).equals(self);
         if (here) {
             if (id != null && target != null) {
                 InstructionView v = Downloads.find(store(MasterTopology.DOWNLOADS_STORE),
@@ -227,19 +233,30 @@ public final class Queries {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
 
-    /** The instance where a key of a store is active. */
+    /**
+     * The instance where a key of a store is active.
+     *
+     * @throws InvalidStateStoreException while no instance runs its partition (a rebalance): answered 503
+     */
     private HostInfo owner(String store, String key) {
         KeyQueryMetadata metadata = streams.queryMetadataForKey(store, key, Serdes.String().serializer());
         if (metadata == null || metadata.activeHost() == null || metadata.activeHost().port() < 0) {
-            return self;
+            throw new InvalidStateStoreException("no master instance runs the partition of '" + key + "' of store "
+                    + store + " now (rebalancing)");
         }
         return metadata.activeHost();
     }
 
-    /** The other instances holding part of a store. */
+    /** The other instances running part of a store actively (standby-only instances cannot answer for it). */
     private List<HostInfo> others(String store) {
-        return streams.streamsMetadataForStore(store).stream().map(StreamsMetadata::hostInfo)
-                .filter(h -> !h.equals(self)).distinct().toList();
+        return streams.streamsMetadataForStore(store).stream().filter(m -> m.stateStoreNames().contains(store))
+                .map(StreamsMetadata::hostInfo).filter(h -> !h.equals(self)).distinct().toList();
+    }
+
+    /** Whether this instance runs part of a store actively. */
+    private boolean here(String store) {
+        return streams.streamsMetadataForStore(store).stream().anyMatch(m -> m.hostInfo().equals(self)
+                && m.stateStoreNames().contains(store));
     }
 
 }

@@ -31,14 +31,15 @@ import java.util.function.Supplier;
  * {@code /health/ready}, {@code /metrics}, {@code /targets}, {@code /targets/<name>}, {@code /jobs},
  * {@code /jobs/<id>/history}, {@code /groups}, {@code /instructions?target=&job=&id=&limit=}. A view query with
  * {@code scope=local} answers from this instance's stores only (how instances ask each other). While the stores are
- * not queryable (starting, rebalancing) a view answers 503. Two named worker threads and a bounded queue; requests
- * beyond it are refused with 503.
+ * not queryable (starting, rebalancing) a view answers 503. Eight named worker threads and a bounded queue of 100;
+ * connections beyond it are closed.
  */
 public final class RestServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(RestServer.class);
     /** Rows of the download list returned when the request names no limit. */
     public static final int DEFAULT_INSTRUCTIONS_LIMIT = 1000;
+    static final int THREADS = 8;
 
     /** What the API serves. */
     public interface Api {
@@ -71,7 +72,8 @@ public final class RestServer implements AutoCloseable {
     public RestServer(String host, int port, String masterId, ObjectMapper json, Api api) {
         this.json = json;
         AtomicInteger threads = new AtomicInteger();
-        this.executor = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(100),
+        // enough threads that requests waiting on another instance do not starve that instance's scope=local calls
+        this.executor = new ThreadPoolExecutor(THREADS, THREADS, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(100),
                 r -> new Thread(r, "msx-master-" + masterId + "-http-" + threads.incrementAndGet()),
                 new ThreadPoolExecutor.AbortPolicy());
         try {

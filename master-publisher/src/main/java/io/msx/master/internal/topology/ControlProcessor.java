@@ -110,26 +110,33 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
         String type = MessageFamily.typeName(command);
         long started = System.nanoTime();
         CommandResult result;
+        List<Record<byte[], Outgoing>> out = List.of();
+        Decision accepted = null;
         try {
             Decision decision = deps.retrying("deciding command " + header.getCommandId(),
                     () -> handlers.decide(command, now()));
             result = decision.result();
             if (decision.accepted()) {
-                List<Record<byte[], Outgoing>> out = deps.retrying("encoding command " + header.getCommandId(),
-                        () -> encode(record, decision));
-                String tooLarge = tooLarge(out);
-                if (tooLarge != null) {
-                    result = rejection(header.getCommandId(), tooLarge);
+                String refused = refusal(decision);
+                if (refused != null) {
+                    result = rejection(header.getCommandId(), refused);
                 } else {
-                    if (!decision.newTargets().isEmpty()) {
-                        deps.retrying("creating topics of " + decision.newTargets(), () -> {
-                            deps.admin().ensureTargetTopics(decision.newTargets().stream()
-                                    .map(deps.topics()::target).toList());
-                            return null;
-                        });
+                    List<Record<byte[], Outgoing>> encoded = deps.retrying("encoding command "
+                            + header.getCommandId(), () -> encode(record, decision));
+                    String tooLarge = tooLarge(encoded);
+                    if (tooLarge != null) {
+                        result = rejection(header.getCommandId(), tooLarge);
+                    } else {
+                        if (!decision.newTargets().isEmpty()) {
+                            deps.retrying("creating topics of " + decision.newTargets(), () -> {
+                                deps.admin().ensureTargetTopics(decision.newTargets().stream()
+                                        .map(deps.topics()::target).toList());
+                                return null;
+                            });
+                        }
+                        out = encoded;
+                        accepted = decision;
                     }
-                    store(decision);
-                    out.forEach(context::forward);
                 }
             }
         } catch (MasterException e) {
@@ -139,6 +146,11 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
         } catch (RuntimeException e) {
             log.error("Command {} ({}) failed unexpectedly, rejecting it", header.getCommandId(), type, e);
             result = rejection(header.getCommandId(), "the master failed on this command: " + e);
+        }
+        // Past this point an error fails the task (nothing of the command commits): stores and records go together.
+        if (accepted != null) {
+            store(accepted);
+            out.forEach(context::forward);
         }
         answer(record, result, type);
         deps.metrics().command(type, result.getStatus().name(), result.getInstructions().size(),
@@ -160,7 +172,8 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
         for (SpecificRecord instruction : decision.instructions()) {
             InstructionHeader h = Instructions.header(instruction);
             out.add(input.withKey(key(instruction)).withValue(new Outgoing(deps.topics().target(h.getTarget()),
-                    deps.codec().encode(instruction))).withHeaders(new RecordHeaders()));
+                    deps.codec().encode(instruction))).withHeaders(new RecordHeaders())
+                    .withTimestamp(context.currentSystemTimeMs()));
             out.add(viewEvent(input, ViewEvent.posted(h.getTarget(), h.getInstructionId(),
                     Instructions.operationOf(instruction), Instructions.jobIdOf(instruction), h.getCommandId(),
                     h.getPostedAt())));
@@ -171,7 +184,22 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
     private Record<byte[], Outgoing> viewEvent(Record<byte[], byte[]> input, ViewEvent event) {
         return input.withKey(event.target().getBytes(StandardCharsets.UTF_8))
                 .withValue(new Outgoing(deps.eventsTopic(), JsonStore.write(event)))
-                .withHeaders(new RecordHeaders());
+                .withHeaders(new RecordHeaders()).withTimestamp(context.currentSystemTimeMs());
+    }
+
+    /**
+     * Why an accepted decision cannot be carried out in one bounded transaction, or null: too many instructions, or
+     * a result (which lists every instruction) over the record limit.
+     */
+    private String refusal(Decision decision) {
+        int count = decision.instructions().size();
+        if (count > deps.maxInstructionsPerCommand()) {
+            return String.format("the command would post %,d instructions, more than the %,d one command may post "
+                    + "(command.max.instructions); split it, e.g. by target", count, deps.maxInstructionsPerCommand());
+        }
+        byte[] result = deps.retrying("encoding a result", () -> deps.codec().encode(decision.result()));
+        return deps.limit().check("its result (listing " + count + " instructions)", deps.topics().commandResults(),
+                result);
     }
 
     /** Why one of the records is over the limit, or null. */
@@ -193,7 +221,8 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
     private void answer(Record<byte[], byte[]> input, CommandResult result, String type) {
         forward(input.withKey(result.getCommandId().toString().getBytes(StandardCharsets.UTF_8))
                 .withValue(new Outgoing(deps.topics().commandResults(), deps.retrying("encoding a result",
-                        () -> deps.codec().encode(result)))).withHeaders(new RecordHeaders()));
+                        () -> deps.codec().encode(result)))).withHeaders(new RecordHeaders())
+                .withTimestamp(context.currentSystemTimeMs()));
         log.info("Command {} ({}) {}{}", result.getCommandId(), type, result.getStatus(),
                 result.getReason() == null ? ", " + result.getInstructions().size() + " instruction(s) posted"
                         : ": " + result.getReason());

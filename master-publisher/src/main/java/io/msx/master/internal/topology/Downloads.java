@@ -49,20 +49,24 @@ public final class Downloads {
         }
     }
 
-    /** Records an acknowledgement; one for a row already dropped (or never posted by this master) is ignored. */
-    public void acked(InstructionAck ack) {
-        update(ack.getInstructionId().toString(), row -> new InstructionView(row.target(), row.instructionId(),
+    /**
+     * Records an acknowledgement; one for a row already dropped (or never posted by this master), or for another
+     * target's instruction, is ignored.
+     */
+    public void acked(String target, InstructionAck ack) {
+        update(target, ack.getInstructionId().toString(), row -> new InstructionView(row.target(), row.instructionId(),
                 row.operation(), row.object(), row.postedAt(), ack.getStatus().name(), ack.getOffset(),
                 ack.getAppliedAt(), ack.getError(), row.checkInAt()));
     }
 
     /** Records the check-in that answered a POLL. */
-    public void answered(String instructionId, Instant checkInAt) {
-        update(instructionId, row -> new InstructionView(row.target(), row.instructionId(), row.operation(),
+    public void answered(String target, String instructionId, Instant checkInAt) {
+        update(target, instructionId, row -> new InstructionView(row.target(), row.instructionId(), row.operation(),
                 row.object(), row.postedAt(), row.status(), row.offset(), row.appliedAt(), row.error(), checkInAt));
     }
 
-    private void update(String instructionId, java.util.function.UnaryOperator<InstructionView> change) {
+    private void update(String target, String instructionId,
+                        java.util.function.UnaryOperator<InstructionView> change) {
         byte[] key = index.get(instructionId);
         if (key == null) {
             return;
@@ -70,7 +74,10 @@ public final class Downloads {
         String rowKey = new String(key, java.nio.charset.StandardCharsets.UTF_8);
         byte[] row = rows.get(rowKey);
         if (row != null) {
-            rows.put(rowKey, JsonStore.write(change.apply(JsonStore.read(row, InstructionView.class))));
+            InstructionView view = JsonStore.read(row, InstructionView.class);
+            if (view.target().equals(target)) { // a target speaks for its own instructions only
+                rows.put(rowKey, JsonStore.write(change.apply(view)));
+            }
         }
     }
 

@@ -8,6 +8,7 @@ import io.msx.master.internal.TopicAdmin;
 import io.msx.schemas.MsxCodec;
 import io.msx.schemas.SchemaRegistryException;
 import io.msx.schemas.Topics;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
@@ -21,6 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -58,7 +60,16 @@ public final class MasterTopology {
     /** What the processors need besides their stores. Thread-safe. */
     public record Context(Topics topics, MsxCodec codec, TopicAdmin admin, RecordLimit limit, MasterMetrics metrics,
                           int historyRuns, Duration historyRetention, int downloadsPerTarget,
-                          Duration retryFor) {
+                          int maxInstructionsPerCommand, Duration retryFor) {
+
+        /**
+         * Settings of the stores' changelogs (compacted by Kafka Streams): records as large as the master writes to
+         * target topics, so a job definition that fits an instruction fits its store.
+         */
+        public Map<String, String> changelogConfigs() {
+            return Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(limit.maxValueBytes()
+                    + RecordLimit.OVERHEAD_MARGIN_BYTES));
+        }
 
         /** The command sub-topology's second input: Enlist and DefectNotice events forwarded by the views. */
         public String controlTopic() {
@@ -112,27 +123,31 @@ public final class MasterTopology {
         topology.addSource("commands", bytes, bytes, topics.commands());
         topology.addSource("control", bytes, bytes, context.controlTopic());
         topology.addProcessor("command-processor", () -> new ControlProcessor(context), "commands", "control");
-        topology.addStateStore(store(REGISTRATIONS_STORE), "command-processor");
-        topology.addStateStore(store(GROUP_MEMBERS_STORE), "command-processor");
-        topology.addStateStore(store(JOBS_STORE), "command-processor");
+        Map<String, String> changelog = context.changelogConfigs();
+        topology.addStateStore(store(REGISTRATIONS_STORE, changelog), "command-processor");
+        topology.addStateStore(store(GROUP_MEMBERS_STORE, changelog), "command-processor");
+        topology.addStateStore(store(JOBS_STORE, changelog), "command-processor");
 
         topology.addSource("status", bytes, bytes, topics.status());
         topology.addSource("events", bytes, bytes, context.eventsTopic());
         topology.addProcessor("views-processor", () -> new ViewsProcessor(context), "status", "events");
-        topology.addStateStore(store(TARGET_STATE_STORE), "views-processor");
-        topology.addStateStore(store(HISTORY_STORE), "views-processor");
-        topology.addStateStore(store(DOWNLOADS_STORE), "views-processor");
-        topology.addStateStore(store(DOWNLOAD_INDEX_STORE), "views-processor");
+        topology.addStateStore(store(TARGET_STATE_STORE, changelog), "views-processor");
+        topology.addStateStore(store(HISTORY_STORE, changelog), "views-processor");
+        topology.addStateStore(store(DOWNLOADS_STORE, changelog), "views-processor");
+        topology.addStateStore(store(DOWNLOAD_INDEX_STORE, changelog), "views-processor");
 
         ByteArraySerializer out = new ByteArraySerializer();
         TopicNameExtractor<byte[], Outgoing> destination = (key, value, record) -> value.topic();
         Serializer<Outgoing> values = (topic, value) -> value.value();
-        topology.addSink("out", destination, out, values, "command-processor", "views-processor");
+        // One sink per processor: a sink shared by both would join them into one sub-topology (and one task would
+        // hold status partition 0 and the commands together).
+        topology.addSink("command-out", destination, out, values, "command-processor");
+        topology.addSink("views-out", destination, out, values, "views-processor");
         return topology;
     }
 
-    private static StoreBuilder<KeyValueStore<String, byte[]>> store(String name) {
+    private static StoreBuilder<KeyValueStore<String, byte[]>> store(String name, Map<String, String> changelog) {
         return Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), Serdes.String(),
-                Serdes.ByteArray()).withCachingDisabled();
+                Serdes.ByteArray()).withCachingDisabled().withLoggingEnabled(changelog);
     }
 }

@@ -92,7 +92,8 @@ public final class StatusRules {
             s.pollingIntervalSeconds = enlist.getPollingIntervalSeconds();
         } else if (body instanceof CheckIn checkIn) {
             s.lastPoll = checkIn.getLocalTime();
-            s.lastPollReceivedAt = occurredAt;
+            // on the master's clock when a clock sync measured the target's offset
+            s.lastPollReceivedAt = s.clockOffsetMillis == null ? occurredAt : occurredAt.minusMillis(s.clockOffsetMillis);
             s.lastPollTrigger = checkIn.getTrigger().name();
             if (checkIn.getAnswersInstructionId() != null) {
                 s.lastAnsweredInstructionId = checkIn.getAnswersInstructionId().toString();
@@ -128,6 +129,17 @@ public final class StatusRules {
         }
         s.resyncIssuedAt = now;
         return true;
+    }
+
+    /**
+     * Whether an event is live: sent within {@value #POLLS_BEFORE_RESYNC_REISSUED} of the target's polling intervals
+     * of {@code now} (its clock corrected by a measured offset), not read from a backlog.
+     */
+    public static boolean isLive(TargetState s, StatusHeader header, Instant now) {
+        Instant sent = s.clockOffsetMillis == null ? header.getOccurredAt()
+                : header.getOccurredAt().minusMillis(s.clockOffsetMillis);
+        return Duration.between(sent, now).compareTo(Duration.ofSeconds((long) s.pollingIntervalSeconds
+                * POLLS_BEFORE_RESYNC_REISSUED)) <= 0;
     }
 
     /** A new installation enlisted: what the master knew of the previous one's state no longer holds. */

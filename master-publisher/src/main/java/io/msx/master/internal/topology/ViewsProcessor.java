@@ -15,6 +15,7 @@ import io.msx.schemas.SchemaRegistryException;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -23,6 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -43,6 +45,8 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
     private static final Logger log = LoggerFactory.getLogger(ViewsProcessor.class);
     /** Characters of a target's resync reason kept in the command's issuedBy (the reason comes from the target). */
     static final int REASON_CHARS = 200;
+    /** How often every job's history is pruned, not only when a new run of it arrives. */
+    static final Duration HISTORY_SWEEP_INTERVAL = Duration.ofHours(1);
 
     private final MasterTopology.Context deps;
     private ProcessorContext<byte[], Outgoing> context;
@@ -62,6 +66,9 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
                 deps.historyRetention());
         this.downloads = new Downloads(context.getStateStore(MasterTopology.DOWNLOADS_STORE),
                 context.getStateStore(MasterTopology.DOWNLOAD_INDEX_STORE), deps.downloadsPerTarget());
+        // runs of jobs that stopped running (deleted, or on defected targets) are pruned by age too
+        context.schedule(HISTORY_SWEEP_INTERVAL, PunctuationType.WALL_CLOCK_TIME,
+                at -> history.sweep(Instant.ofEpochMilli(at)));
     }
 
     @Override
@@ -117,6 +124,9 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
             state = new TargetState(target);
         }
         if (state.defected && !(event instanceof Enlist)) {
+            if (event instanceof InstructionAck ack) {
+                downloads.acked(target, ack); // its DEFECT (and what was in flight) leaves POSTED
+            }
             return; // defected: only another installation's Enlist may bring it back, and the control decides that
         }
         Instant now = now();
@@ -126,19 +136,22 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
         }
         if (applied == StatusRules.Applied.FRESH) {
             if (event instanceof InstructionAck ack) {
-                downloads.acked(ack);
+                downloads.acked(target, ack);
             } else if (event instanceof JobOutcome outcome) {
                 history.record(target, outcome, now);
             } else if (event instanceof CheckIn checkIn) {
                 if (checkIn.getAnswersInstructionId() != null) {
-                    downloads.answered(checkIn.getAnswersInstructionId().toString(), checkIn.getLocalTime());
+                    downloads.answered(target, checkIn.getAnswersInstructionId().toString(), checkIn.getLocalTime());
                 }
-                if (checkIn.getResyncRequested() && StatusRules.claimRequestedResync(state, now)) {
+                // Only a live request is answered: a check-in from long ago (a backlog, a first start over an old
+                // status topic) asks for what the target may have had since.
+                if (checkIn.getResyncRequested() && StatusRules.isLive(state, header, now)
+                        && StatusRules.claimRequestedResync(state, now)) {
                     requestResync(record, target, checkIn.getResyncReason(), now);
                 }
             } else if (event instanceof Enlist || event instanceof DefectNotice) {
                 context.forward(record.withValue(new Outgoing(deps.controlTopic(), record.value()))
-                        .withHeaders(new RecordHeaders()));
+                        .withHeaders(new RecordHeaders()).withTimestamp(context.currentSystemTimeMs()));
             }
         }
         states.put(target, JsonStore.write(state));
@@ -156,7 +169,7 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
         log.info("Target {} asks for a resync ({}): command {}", target, why, commandId);
         context.forward(record.withKey(commandId.toString().getBytes(StandardCharsets.UTF_8))
                 .withValue(new Outgoing(deps.topics().commands(), deps.codec().encode(command)))
-                .withHeaders(new RecordHeaders()));
+                .withHeaders(new RecordHeaders()).withTimestamp(context.currentSystemTimeMs()));
     }
 
     private void viewEvent(Record<byte[], byte[]> record) {

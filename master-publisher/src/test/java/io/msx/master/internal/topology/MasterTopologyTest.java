@@ -282,6 +282,34 @@ class MasterTopologyTest {
         assertThat(start.getReason()).isEqualTo("unknown job 'big'");
     }
 
+    @Test
+    void shouldRejectACommandPostingMoreInstructionsThanAllowedAndPostNothing() {
+        start(10, Duration.ofDays(30), 100, NO_LIMIT, 2);
+        enlistAll("t1", "t2", "t3");
+
+        CommandResult atLimit = command(forcePoll("t1", "t2"));
+        CommandResult overLimit = command(forcePoll("t1", "t2", "t3"));
+
+        assertThat(atLimit.getStatus()).isEqualTo(CommandStatus.ACCEPTED);
+        assertThat(overLimit.getStatus()).isEqualTo(CommandStatus.REJECTED);
+        assertThat(overLimit.getReason()).contains("would post 3 instructions, more than the 2")
+                .contains("command.max.instructions");
+        assertThat(instructions("t3")).isEmpty();
+    }
+
+    @Test
+    void shouldPruneTheHistoryOfAJobThatNoLongerRunsOnTheHourlySweep() {
+        start(1, Duration.ofDays(1), 100, NO_LIMIT);
+        enlistAll("t1");
+        status("t1", outcome("t1", "gone", T0.minus(Duration.ofHours(20))));
+        status("t1", outcome("t1", "gone", T0.minus(Duration.ofHours(1))));
+        assertThat(runs("gone")).hasSize(2); // both younger than the retention when recorded
+
+        advance(Duration.ofDays(1).plusHours(1)); // no new run of "gone": only the sweep prunes it
+
+        assertThat(runs("gone")).hasSize(1);
+    }
+
     // --- the driver ---
 
     private void start() {
@@ -289,8 +317,13 @@ class MasterTopologyTest {
     }
 
     private void start(int historyRuns, Duration historyRetention, int downloadsPerTarget, RecordLimit limit) {
+        start(historyRuns, historyRetention, downloadsPerTarget, limit, 20_000);
+    }
+
+    private void start(int historyRuns, Duration historyRetention, int downloadsPerTarget, RecordLimit limit,
+                       int maxInstructions) {
         MasterTopology.Context context = new MasterTopology.Context(TOPICS, codec, topicAdmin(), limit, metrics,
-                historyRuns, historyRetention, downloadsPerTarget, Duration.ZERO);
+                historyRuns, historyRetention, downloadsPerTarget, maxInstructions, Duration.ZERO);
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "master-topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
