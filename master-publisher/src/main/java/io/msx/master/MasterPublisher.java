@@ -286,8 +286,8 @@ public final class MasterPublisher implements AutoCloseable {
         }
 
         @Override
-        public Optional<List<JobRunView>> history(String jobId, boolean local) {
-            return queries.history(jobId, local);
+        public Optional<List<JobRunView>> history(String jobId, int limit, boolean local) {
+            return queries.history(jobId, limit, local);
         }
 
         @Override
@@ -391,9 +391,12 @@ public final class MasterPublisher implements AutoCloseable {
         return queries.jobs(false);
     }
 
-    /** A job's runs on every target, oldest first; empty when the master knows no such job and no runs of it. */
+    /**
+     * A job's runs on every target (the newest 10,000), oldest first; empty when the master knows no such job and no
+     * runs of it.
+     */
     public Optional<List<JobRunView>> history(String jobId) {
-        return queries.history(jobId, false);
+        return queries.history(jobId, RestServer.DEFAULT_HISTORY_LIMIT, false);
     }
 
     /** Port of the REST API (useful when configured as 0). */

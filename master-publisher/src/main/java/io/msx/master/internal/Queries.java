@@ -165,20 +165,28 @@ public final class Queries {
         return groups;
     }
 
-    /** A job's runs on every target, oldest first; empty when the master knows no such job and no runs of it. */
-    public Optional<List<JobRunView>> history(String jobId, boolean local) {
+    /**
+     * A job's newest {@code limit} runs on every target, oldest first; empty when the master knows no such job and no
+     * runs of it.
+     */
+    public Optional<List<JobRunView>> history(String jobId, int limit, boolean local) {
         List<JobRunView> runs = new ArrayList<>(here(MasterTopology.HISTORY_STORE)
                 ? History.of(store(MasterTopology.HISTORY_STORE), jobId) : List.of());
         if (local) {
-            return Optional.of(runs);
+            return Optional.of(newest(runs, limit));
         }
         for (HostInfo peer : others(MasterTopology.HISTORY_STORE)) {
-            peers.get(peer, "/jobs/" + encode(jobId) + "/history?scope=local",
+            peers.get(peer, "/jobs/" + encode(jobId) + "/history?scope=local&limit=" + limit,
                     new TypeReference<List<JobRunView>>() { }).ifPresent(runs::addAll);
         }
-        runs.sort(Comparator.comparing(JobRunView::startedAt));
         boolean known = !runs.isEmpty() || jobs(false).stream().anyMatch(j -> j.jobId().equals(jobId));
-        return known ? Optional.of(runs) : Optional.empty();
+        return known ? Optional.of(newest(runs, limit)) : Optional.empty();
+    }
+
+    /** The newest {@code limit} runs, oldest first. */
+    private static List<JobRunView> newest(List<JobRunView> runs, int limit) {
+        runs.sort(Comparator.comparing(JobRunView::startedAt));
+        return runs.size() <= limit ? runs : new ArrayList<>(runs.subList(runs.size() - limit, runs.size()));
     }
 
     /**

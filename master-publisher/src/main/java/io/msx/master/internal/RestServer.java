@@ -29,7 +29,7 @@ import java.util.function.Supplier;
 /**
  * The master's read-only REST API on the JDK's built-in HTTP server: {@code GET /health}, {@code /health/live},
  * {@code /health/ready}, {@code /metrics}, {@code /targets}, {@code /targets/<name>}, {@code /jobs},
- * {@code /jobs/<id>/history}, {@code /groups}, {@code /instructions?target=&job=&id=&limit=}. A view query with
+ * {@code /jobs/<id>/history?limit=}, {@code /groups}, {@code /instructions?target=&job=&id=&limit=}. A view query with
  * {@code scope=local} answers from this instance's stores only (how instances ask each other). While the stores are
  * not queryable (starting, rebalancing) a view answers 503. Eight named worker threads and a bounded queue of 100;
  * connections beyond it are closed.
@@ -39,6 +39,8 @@ public final class RestServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RestServer.class);
     /** Rows of the download list returned when the request names no limit. */
     public static final int DEFAULT_INSTRUCTIONS_LIMIT = 1000;
+    /** Runs of a job's history returned when the request names no limit (the newest). */
+    public static final int DEFAULT_HISTORY_LIMIT = 10_000;
     static final int THREADS = 8;
 
     /** What the API serves. */
@@ -49,7 +51,7 @@ public final class RestServer implements AutoCloseable {
 
         List<JobView> jobs(boolean local);
 
-        Optional<List<JobRunView>> history(String jobId, boolean local);
+        Optional<List<JobRunView>> history(String jobId, int limit, boolean local);
 
         List<InstructionView> instructions(String target, String job, String id, int limit, boolean local);
 
@@ -121,7 +123,12 @@ public final class RestServer implements AutoCloseable {
                 respond(exchange, 200, () -> Optional.of(api.jobs(local)));
             } else if (path.endsWith("/history")) {
                 String id = path.substring("/jobs/".length(), path.length() - "/history".length());
-                respond(exchange, 200, () -> api.history(id, local).map(Object.class::cast));
+                int limit = limit(exchange, DEFAULT_HISTORY_LIMIT);
+                if (limit < 1) {
+                    respond(exchange, 400, () -> Optional.of(Map.of("error", "limit must be a positive integer")));
+                    return;
+                }
+                respond(exchange, 200, () -> api.history(id, limit, local).map(Object.class::cast));
             } else {
                 respond(exchange, 200, Optional::empty);
             }
@@ -130,12 +137,7 @@ public final class RestServer implements AutoCloseable {
                 () -> Optional.of(api.groups(local(exchange)))));
         server.createContext("/instructions", exchange -> {
             Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
-            int limit;
-            try {
-                limit = Integer.parseInt(query.getOrDefault("limit", Integer.toString(DEFAULT_INSTRUCTIONS_LIMIT)));
-            } catch (NumberFormatException e) {
-                limit = -1;
-            }
+            int limit = limit(exchange, DEFAULT_INSTRUCTIONS_LIMIT);
             if (limit < 1) {
                 respond(exchange, 400, () -> Optional.of(Map.of("error", "limit must be a positive integer")));
                 return;
@@ -144,6 +146,16 @@ public final class RestServer implements AutoCloseable {
             respond(exchange, 200, () -> Optional.of(api.instructions(query.get("target"), query.get("job"),
                     query.get("id"), rows, "local".equals(query.get("scope")))));
         });
+    }
+
+    /** The {@code limit} parameter, the default when absent, -1 when it is not a number. */
+    private static int limit(HttpExchange exchange, int defaultLimit) {
+        String raw = query(exchange.getRequestURI().getRawQuery()).get("limit");
+        try {
+            return raw == null ? defaultLimit : Integer.parseInt(raw);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     private static boolean local(HttpExchange exchange) {

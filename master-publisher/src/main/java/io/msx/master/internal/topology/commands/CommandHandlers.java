@@ -27,8 +27,10 @@ import java.util.Map;
 public final class CommandHandlers {
 
     private final Map<Class<?>, CommandHandler<?>> handlers = new HashMap<>();
+    private final Fleet fleet;
 
     public CommandHandlers(Fleet fleet) {
+        this.fleet = fleet;
         add(ForcePoll.class, new ForcePollHandler(fleet));
         add(SetPollingInterval.class, new SetPollingIntervalHandler(fleet));
         add(SyncClocks.class, new SyncClocksHandler(fleet));
@@ -53,6 +55,7 @@ public final class CommandHandlers {
     @SuppressWarnings("unchecked")
     public Decision decide(SpecificRecord command, Instant now) {
         CommandHeader header = MessageFamily.COMMAND.header(command);
+        fleet.newDecision();
         Plan plan = new Plan(header, now);
         CommandHandler<SpecificRecord> handler = (CommandHandler<SpecificRecord>) handlers.get(command.getClass());
         if (handler == null) {

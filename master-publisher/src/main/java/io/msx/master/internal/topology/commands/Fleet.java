@@ -25,10 +25,22 @@ public final class Fleet {
 
     private final Registrations registrations;
     private final JobStore jobs;
+    /** Group members read during the decision under way (nothing is stored while deciding). */
+    private final Map<String, List<String>> members = new HashMap<>();
 
     public Fleet(Registrations registrations, JobStore jobs) {
         this.registrations = registrations;
         this.jobs = jobs;
+    }
+
+    /** Starts a new decision: what was read for the previous one may have changed. */
+    void newDecision() {
+        members.clear();
+    }
+
+    /** Members of a group, read once per decision. */
+    List<String> members(String group) {
+        return members.computeIfAbsent(group, registrations::members);
     }
 
     public Registrations registrations() {
@@ -48,7 +60,7 @@ public final class Fleet {
     public List<String> targetsOf(JobDefinition job, Map<String, List<String>> regrouped) {
         SortedSet<String> targets = new TreeSet<>(job.getTargets());
         for (String group : job.getGroups()) {
-            registrations.members(group).stream().filter(t -> !regrouped.containsKey(t)).forEach(targets::add);
+            members(group).stream().filter(t -> !regrouped.containsKey(t)).forEach(targets::add);
         }
         regrouped.forEach((target, groups) -> {
             if (groups.stream().anyMatch(job.getGroups()::contains)) {
@@ -65,11 +77,10 @@ public final class Fleet {
     public Map<String, List<JobDefinition>> assignedTo(Collection<String> targets) {
         Set<String> wanted = Set.copyOf(targets);
         Map<String, List<JobDefinition>> assigned = new HashMap<>();
-        Map<String, List<String>> members = new HashMap<>();
         for (JobDefinition job : jobs.all()) {
             SortedSet<String> runsOn = new TreeSet<>(job.getTargets());
             for (String group : job.getGroups()) {
-                runsOn.addAll(members.computeIfAbsent(group, registrations::members));
+                runsOn.addAll(members(group));
             }
             for (String target : runsOn) {
                 if (wanted.contains(target)) {
