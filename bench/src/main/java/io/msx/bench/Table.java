@@ -22,6 +22,11 @@ final class Table {
         rows.add(new String[] {measurement, baseline, msx, ratio(ratio)});
     }
 
+    /** A row whose figures are text (a failure, say), the ratio too. */
+    void addText(String measurement, String baseline, String msx, String ratio) {
+        rows.add(new String[] {measurement, baseline, msx, ratio});
+    }
+
     void print(String baselineName) {
         String[] header = {"measurement", baselineName, "msx", "msx/baseline"};
         int[] widths = new int[header.length];

@@ -211,6 +211,10 @@ public final class MasterPublisher implements AutoCloseable {
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.streamThreads());
         p.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.standbyReplicas());
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitIntervalMs());
+        // A stream thread commits between polls: blocking 100 ms (Streams' default poll.ms) in a poll that brings
+        // nothing, and lingering 100 ms (Streams' producer default), would hold each force poll back that long.
+        p.put(StreamsConfig.POLL_MS_CONFIG, Math.min(config.commitIntervalMs(), 100L));
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 5);
         p.put(StreamsConfig.APPLICATION_SERVER_CONFIG, self.host() + ":" + self.port());
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.replicationFactor());
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0L);

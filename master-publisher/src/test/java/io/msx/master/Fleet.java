@@ -169,9 +169,14 @@ final class Fleet implements AutoCloseable {
 
     /** Everything committed on a topic now (an absent topic reads empty). */
     List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
+        return readAll(stack.bootstrapServers(), topic);
+    }
+
+    /** Everything committed on a topic of the broker now (an absent topic reads empty). */
+    static List<ConsumerRecord<byte[], byte[]>> readAll(String bootstrapServers, String topic) {
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
                 ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 * 1024 * 1024),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {

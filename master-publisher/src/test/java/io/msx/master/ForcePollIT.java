@@ -93,20 +93,8 @@ class ForcePollIT {
         }
     }
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private Run msx(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--bootstrap-servers", stack.bootstrapServers(),
-                "--schema-registry-url", stack.schemaRegistryUrl(),
-                "--master-url", "http://127.0.0.1:" + master.httpPort(),
-                "--topic-prefix", topics.prefix()));
-        int code = new CommandLine(new MsxCli()).setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
-                .execute(all.toArray(String[]::new));
-        return new Run(code, out.toString(), err.toString());
+    private MsxRun msx(String... args) {
+        return MsxRun.of(stack, topics, master, args);
     }
 
     @Test
@@ -114,7 +102,7 @@ class ForcePollIT {
         Instant before = Instant.now().minusMillis(1);
         TargetView t2Before = master.target("T2").orElseThrow();
 
-        Run run = msx("target", "poll", "T1", "--wait", "--timeout", "60s");
+        MsxRun run = msx("target", "poll", "T1", "--wait", "--timeout", "60s");
 
         assertThat(run.exitCode()).as("exit code; stderr: %s", run.err()).isZero();
         TargetView t1 = master.target("T1").orElseThrow();
@@ -135,7 +123,7 @@ class ForcePollIT {
 
     @Test
     void shouldPollEveryTargetWithAll() {
-        Run run = msx("target", "poll", "--all", "--wait", "--output", "json");
+        MsxRun run = msx("target", "poll", "--all", "--wait", "--output", "json");
 
         assertThat(run.exitCode()).as("stderr: %s", run.err()).isZero();
         assertThat(run.out()).contains("\"target\" : \"T1\"").contains("\"target\" : \"T2\"");
@@ -144,7 +132,7 @@ class ForcePollIT {
 
     @Test
     void shouldExitOneNamingAnUnknownTarget() {
-        Run run = msx("target", "poll", "T9", "--wait");
+        MsxRun run = msx("target", "poll", "T9", "--wait");
 
         assertThat(run.exitCode()).isEqualTo(1);
         assertThat(run.err()).contains("unknown target 'T9'").contains("T1, T2");
@@ -159,8 +147,8 @@ class ForcePollIT {
 
     @Test
     void shouldListTargetsForPeopleAndScripts() {
-        Run table = msx("target", "list");
-        Run json = msx("target", "list", "-o", "json");
+        MsxRun table = msx("target", "list");
+        MsxRun json = msx("target", "list", "-o", "json");
 
         assertThat(table.exitCode()).isZero();
         assertThat(table.out().lines().findFirst().orElseThrow()).startsWith("TARGET").contains("LAST POLL");
@@ -206,12 +194,12 @@ class ForcePollIT {
                   - name: hello
                     command: [sh, -c, "echo hi from $MSX_JOB_ID"]
                 """);
-        Run created = msx("job", "create", "-f", file.toString());
+        MsxRun created = msx("job", "create", "-f", file.toString());
         assertThat(created.exitCode()).as("stderr: %s", created.err()).isZero();
         assertThat(created.out()).contains("T1  JOB_INSERT posted").contains("T2  JOB_INSERT posted");
         assertThat(msx("job", "create", "-f", file.toString()).err()).contains("duplicate job 'it-job'");
 
-        Run started = msx("job", "start", "it-job", "--wait");
+        MsxRun started = msx("job", "start", "it-job", "--wait");
 
         assertThat(started.exitCode()).as("stderr: %s", started.err()).isZero();
         List<JobRunView> history = master.history("it-job").orElseThrow();
@@ -220,7 +208,7 @@ class ForcePollIT {
             assertThat(run.status()).isEqualTo("SUCCEEDED");
             assertThat(run.steps()).singleElement().satisfies(s -> assertThat(s.output()).isEqualTo("hi from it-job\n"));
         });
-        Run shown = msx("job", "history", "it-job");
+        MsxRun shown = msx("job", "history", "it-job");
         assertThat(shown.out()).contains("SUCCEEDED").contains("hi from it-job");
         assertThat(msx("job", "list").out()).contains("it-job").contains("T1,T2");
         assertThat(msx("job", "start", "nope").err()).contains("unknown job 'nope'");
@@ -229,7 +217,7 @@ class ForcePollIT {
                 master.instructions(null, "it-job").stream().filter(i -> i.status().equals("APPLIED")).count() == 4);
         assertThat(master.instructions("T2", "it-job")).extracting(InstructionView::operation)
                 .containsExactly("JOB_START", "JOB_INSERT");
-        Run listed = msx("instructions", "--target", "T1", "--job", "it-job");
+        MsxRun listed = msx("instructions", "--target", "T1", "--job", "it-job");
         assertThat(listed.out()).contains("JOB_INSERT").contains("JOB_START").contains("APPLIED");
     }
 
@@ -242,14 +230,14 @@ class ForcePollIT {
         TargetAgent t2 = (TargetAgent) running.get(0);
         await().atMost(Duration.ofSeconds(30)).until(() -> t1.jobIds().contains("kept") && t2.jobIds().contains("kept"));
 
-        Run resync = msx("target", "resync", "T1");
+        MsxRun resync = msx("target", "resync", "T1");
         assertThat(resync.exitCode()).as("stderr: %s", resync.err()).isZero();
         assertThat(resync.out()).contains("T1  RESYNC posted").contains("T1  JOB_INSERT posted");
         await().atMost(Duration.ofSeconds(30)).alias("resync applied").until(() -> master.instructions("T1", null)
                 .stream().filter(i -> i.operation().equals("RESYNC")).anyMatch(i -> i.status().equals("APPLIED")));
         await().atMost(Duration.ofSeconds(30)).until(() -> t1.jobIds().equals(List.of("kept")));
 
-        Run defect = msx("target", "defect", "T2");
+        MsxRun defect = msx("target", "defect", "T2");
         assertThat(defect.exitCode()).as("stderr: %s", defect.err()).isZero();
         await().atMost(Duration.ofSeconds(30)).alias("T2 released its jobs").until(() -> t2.jobIds().isEmpty());
         assertThat(master.targets()).extracting(TargetView::name).containsExactly("T1");

@@ -154,10 +154,10 @@ class MasterStateIT {
                   - name: hello
                     command: [sh, -c, "echo survived"]
                 """);
-        Run created = msx(master, "job", "create", "-f", job.toString());
+        MsxRun created = msx(master, "job", "create", "-f", job.toString());
         assertThat(created.exitCode()).as("stderr: %s", created.err()).isZero();
         await().atMost(TIMEOUT).alias("T1 holds the job").until(() -> t1.jobIds().contains("survivor"));
-        Run started = msx(master, "job", "start", "survivor", "--wait");
+        MsxRun started = msx(master, "job", "start", "survivor", "--wait");
         assertThat(started.exitCode()).as("stderr: %s", started.err()).isZero();
         List<JobRunView> history = master.history("survivor").orElseThrow();
         assertThat(history).singleElement().satisfies(run -> {
@@ -207,7 +207,7 @@ class MasterStateIT {
         String epoch = master.target("T1").orElseThrow().epoch();
         assertThat(epoch).isNotBlank();
 
-        Run defect = msx(master, "target", "defect", "T1");
+        MsxRun defect = msx(master, "target", "defect", "T1");
         assertThat(defect.exitCode()).as("stderr: %s", defect.err()).isZero();
         await().atMost(TIMEOUT).alias("T1 gone from the targets").until(() -> master.targets().stream()
                 .map(TargetView::name).toList().equals(List.of("T2")));
@@ -443,20 +443,8 @@ class MasterStateIT {
                 .setIssuedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).setIssuedBy("MasterStateIT").build();
     }
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private Run msx(MasterPublisher master, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--bootstrap-servers", stack.bootstrapServers(),
-                "--schema-registry-url", stack.schemaRegistryUrl(),
-                "--master-url", "http://127.0.0.1:" + master.httpPort(),
-                "--topic-prefix", topics.prefix()));
-        int code = new CommandLine(new MsxCli()).setOut(new PrintWriter(out, true))
-                .setErr(new PrintWriter(err, true)).execute(all.toArray(String[]::new));
-        return new Run(code, out.toString(), err.toString());
+    private MsxRun msx(MasterPublisher master, String... args) {
+        return MsxRun.of(stack, topics, master, args);
     }
 
     // ---- topics, offsets, records
@@ -540,22 +528,7 @@ class MasterStateIT {
 
     /** Everything committed on a topic now. */
     private List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
-        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            await().atMost(Duration.ofSeconds(30)).alias("reading " + topic).until(() -> {
-                consumer.poll(Duration.ofMillis(100)).forEach(records::add);
-                return partitions.stream().allMatch(p -> consumer.position(p) >= end.get(p));
-            });
-        }
-        return records;
+        return Fleet.readAll(stack.bootstrapServers(), topic);
     }
 
     private static String key(ConsumerRecord<byte[], byte[]> record) {

@@ -85,12 +85,13 @@ public final class TopicAdmin implements AutoCloseable {
      * @throws MasterException       when the broker refused to create one
      */
     public void ensureTargetTopics(Collection<String> topicNames) {
-        Map<String, Integer> partitions = new HashMap<>();
-        topicNames.forEach(t -> partitions.put(t, 1));
-        ensure(partitions, targetTopicConfigs());
-        Map<String, Integer> deadLetters = new HashMap<>();
-        topicNames.forEach(t -> deadLetters.put(io.msx.schemas.Topics.deadLetter(t), 1));
-        ensure(deadLetters, targetDeadLetterConfigs());
+        // one request for the topics and their dead-letter topics: enlisting is on the command path
+        List<NewTopic> missing = new java.util.ArrayList<>();
+        for (String topic : topicNames) {
+            missing.add(newTopic(topic, 1, targetTopicConfigs()));
+            missing.add(newTopic(io.msx.schemas.Topics.deadLetter(topic), 1, targetDeadLetterConfigs()));
+        }
+        create(missing);
     }
 
     /**
@@ -100,11 +101,16 @@ public final class TopicAdmin implements AutoCloseable {
      * @throws MasterException       when the broker refused to create a topic
      */
     public void ensure(Map<String, Integer> partitionsByTopic, Map<String, String> configs) {
-        List<NewTopic> missing = partitionsByTopic.entrySet().stream()
-                .filter(e -> !known.contains(e.getKey()))
-                .map(e -> new NewTopic(e.getKey(), Optional.of(e.getValue()),
-                        replicationFactor < 0 ? Optional.empty() : Optional.of(replicationFactor)).configs(configs))
-                .toList();
+        create(partitionsByTopic.entrySet().stream().map(e -> newTopic(e.getKey(), e.getValue(), configs)).toList());
+    }
+
+    private NewTopic newTopic(String name, int partitions, Map<String, String> configs) {
+        return new NewTopic(name, Optional.of(partitions), replicationFactor < 0 ? Optional.empty()
+                : Optional.of(replicationFactor)).configs(configs);
+    }
+
+    private void create(List<NewTopic> topics) {
+        List<NewTopic> missing = topics.stream().filter(t -> !known.contains(t.name())).toList();
         if (missing.isEmpty()) {
             return;
         }
@@ -193,8 +199,8 @@ public final class TopicAdmin implements AutoCloseable {
      * @throws MasterException       when the topic does not exist
      */
     public int partitions(String topic) {
-        // a topic just created may take a moment to be known to every broker
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
+        // a topic just created may take a while to be known to every broker (a controller busy creating thousands)
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(4 * TIMEOUT_SECONDS);
         while (true) {
             try {
                 return admin.describeTopics(List.of(topic)).allTopicNames().get(TIMEOUT_SECONDS, TimeUnit.SECONDS)

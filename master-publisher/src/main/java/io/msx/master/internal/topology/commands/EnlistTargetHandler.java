@@ -38,7 +38,8 @@ final class EnlistTargetHandler implements CommandHandler<EnlistTarget> {
         fleet.registrations().groups(target).forEach(joined::remove);
         for (JobDefinition job : fleet.jobs().all()) {
             if (job.getGroups().stream().anyMatch(joined::contains) && fleet.targetsOf(job, regrouped).contains(target) && !fleet.targetsOf(job).contains(target)) {
-                plan.post(target, h -> JobInsert.newBuilder().setHeader(h).setJob(job).build());
+                plan.post(target, h -> JobInsert.newBuilder().setHeader(h).setJob(Fleet.postedTo(job, target))
+                        .build());
             }
         }
         String location = enlist.getLocation() != null ? enlist.getLocation()

@@ -51,6 +51,14 @@ public final class Fleet {
         return jobs;
     }
 
+    /**
+     * The job as posted to one target: its target list is that target alone. A target needs no other name, and a
+     * job of 10,000 named targets would otherwise make each of its 10,000 instructions carry all 10,000 names.
+     */
+    static JobDefinition postedTo(JobDefinition job, String target) {
+        return JobDefinition.newBuilder(job).setTargets(List.of(target)).build();
+    }
+
     /** Where a job runs: its named targets and the current members of its groups, sorted, once each. */
     public List<String> targetsOf(JobDefinition job) {
         return targetsOf(job, Map.of());

@@ -37,7 +37,8 @@ final class GroupMoves {
             List<String> after = fleet.targetsOf(job, regrouped);
             for (String target : after) {
                 if (!was.contains(target)) {
-                    plan.post(target, h -> JobInsert.newBuilder().setHeader(h).setJob(job).build());
+                    plan.post(target, h -> JobInsert.newBuilder().setHeader(h).setJob(Fleet.postedTo(job, target))
+                        .build());
                 }
             }
             Set<String> kept = new HashSet<>(after);

@@ -36,7 +36,8 @@ final class ResyncHandler implements CommandHandler<ResyncTargets> {
             List<JobDefinition> jobs = assigned.getOrDefault(target, List.of());
             plan.post(target, h -> Resync.newBuilder().setHeader(h).setExpectedJobs(jobs.size()).build());
             for (JobDefinition job : jobs) {
-                plan.post(target, h -> JobInsert.newBuilder().setHeader(h).setJob(job).build());
+                plan.post(target, h -> JobInsert.newBuilder().setHeader(h).setJob(Fleet.postedTo(job, target))
+                        .build());
             }
         }
         return plan.accept();

@@ -50,8 +50,9 @@ final class UpsertJobHandler implements CommandHandler<UpsertJob> {
         Set<String> before = existing == null ? Set.of() : new HashSet<>(fleet.targetsOf(existing));
         List<String> after = fleet.targetsOf(job);
         for (String target : after) {
-            plan.post(target, before.contains(target) ? h -> JobUpdate.newBuilder().setHeader(h).setJob(job).build()
-                    : h -> JobInsert.newBuilder().setHeader(h).setJob(job).build());
+            JobDefinition posted = Fleet.postedTo(job, target);
+            plan.post(target, before.contains(target) ? h -> JobUpdate.newBuilder().setHeader(h).setJob(posted).build()
+                    : h -> JobInsert.newBuilder().setHeader(h).setJob(posted).build());
         }
         Set<String> kept = new HashSet<>(after);
         before.stream().filter(t -> !kept.contains(t)).sorted().forEach(target ->
