@@ -38,6 +38,8 @@ public final class TopicAdmin implements AutoCloseable {
     private final Duration targetRetention;
     private final long targetRetentionBytes;
     private final Set<String> known = ConcurrentHashMap.newKeySet();
+    /** {@code max.message.bytes} of target topics as the broker has them; forgotten when Kafka refuses a record. */
+    private final Map<String, Integer> maxMessageBytesByTopic = new ConcurrentHashMap<>();
 
     /**
      * @param maxMessageBytes      {@code max.message.bytes} of the topics whose records the master bounds by its
@@ -174,6 +176,49 @@ public final class TopicAdmin implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         return lag;
+    }
+
+    /**
+     * The {@code max.message.bytes} of each topic as the broker has it (a topic created elsewhere, or changed since,
+     * may differ from what the master would create), read in one request for those not known yet.
+     *
+     * @throws MsxRetriableException when the broker does not answer in time
+     */
+    public Map<String, Integer> maxMessageBytes(Collection<String> topics) {
+        List<org.apache.kafka.common.config.ConfigResource> unknown = topics.stream().distinct()
+                .filter(t -> !maxMessageBytesByTopic.containsKey(t))
+                .map(t -> new org.apache.kafka.common.config.ConfigResource(
+                        org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t)).toList();
+        if (!unknown.isEmpty()) {
+            try {
+                admin.describeConfigs(unknown).all().get(TIMEOUT_SECONDS, TimeUnit.SECONDS).forEach((resource,
+                        config) -> {
+                    var entry = config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+                    if (entry != null && entry.value() != null) {
+                        maxMessageBytesByTopic.put(resource.name(), Integer.parseInt(entry.value()));
+                    }
+                });
+            } catch (ExecutionException | TimeoutException e) {
+                throw new MsxRetriableException("cannot read max.message.bytes of " + unknown.size() + " topic(s): "
+                        + e, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new MsxRetriableException("interrupted while reading topic settings", e);
+            }
+        }
+        Map<String, Integer> limits = new HashMap<>();
+        topics.forEach(t -> {
+            Integer max = maxMessageBytesByTopic.get(t);
+            if (max != null) {
+                limits.put(t, max);
+            }
+        });
+        return limits;
+    }
+
+    /** Kafka refused a record for a topic: its settings are read again before the next write is checked. */
+    public void forgetSettings(String topic) {
+        maxMessageBytesByTopic.remove(topic);
     }
 
     /**

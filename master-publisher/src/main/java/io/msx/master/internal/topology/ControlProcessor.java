@@ -32,6 +32,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -202,10 +203,24 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
                 result);
     }
 
-    /** Why one of the records is over the limit, or null. */
+    /**
+     * Why one of the records is over the limit, or null: the master's own limit, and for target topics also the
+     * {@code max.message.bytes} the broker has for them (a topic created or changed behind the master's back would
+     * refuse the record, and a refused record fails the whole transaction).
+     */
     private String tooLarge(List<Record<byte[], Outgoing>> records) {
+        List<String> targetTopics = records.stream().map(r -> r.value().topic())
+                .filter(t -> !t.equals(deps.eventsTopic())).distinct().toList();
+        Map<String, Integer> topicLimits = deps.retrying("reading the settings of " + targetTopics.size()
+                + " target topic(s)", () -> deps.admin().maxMessageBytes(targetTopics));
         for (Record<byte[], Outgoing> r : records) {
-            String reason = deps.limit().check(describe(r), r.value().topic(), r.value().value());
+            String topic = r.value().topic();
+            String reason = deps.limit().check(describe(r), topic, r.value().value());
+            Integer topicMax = topicLimits.get(topic);
+            if (reason == null && topicMax != null && topicMax - RecordLimit.OVERHEAD_MARGIN_BYTES
+                    < deps.limit().maxValueBytes()) {
+                reason = RecordLimit.of(topicMax, topicMax).check(describe(r), topic, r.value().value());
+            }
             if (reason != null) {
                 return reason;
             }

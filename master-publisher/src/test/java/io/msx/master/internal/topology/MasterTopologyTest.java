@@ -35,6 +35,11 @@ import io.msx.schemas.MsxCodec;
 import io.msx.schemas.Topics;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.DescribeConfigsResult;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.clients.admin.CreateTopicsResult;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.KafkaFuture;
@@ -339,6 +344,14 @@ class MasterTopologyTest {
     private TopicAdmin topicAdmin() {
         Admin admin = (Admin) Proxy.newProxyInstance(Admin.class.getClassLoader(), new Class<?>[] {Admin.class},
                 (proxy, method, args) -> {
+                    if (method.getName().equals("describeConfigs")) { // every topic as the master creates it
+                        Map<ConfigResource, KafkaFuture<Config>> configs = new HashMap<>();
+                        for (ConfigResource resource : (Collection<ConfigResource>) args[0]) {
+                            configs.put(resource, KafkaFuture.completedFuture(new Config(List.of(new ConfigEntry(
+                                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG, "1000000")))));
+                        }
+                        return new DescribeConfigsResult(configs) { };
+                    }
                     if (!method.getName().equals("createTopics")) {
                         throw new UnsupportedOperationException(method.getName());
                     }
