@@ -3,7 +3,6 @@ package io.msx.master;
 import io.msx.avro.instruction.PollNow;
 import io.msx.local.LocalStack;
 import io.msx.local.LocalStackExtension;
-import io.msx.master.cli.MsxCli;
 import io.msx.schemas.Decoded;
 import io.msx.schemas.MessageFamily;
 import io.msx.schemas.MsxCodec;
@@ -22,10 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;

@@ -33,7 +33,6 @@ import java.util.Map;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * A target topic created behind the master's back with a 2 KiB max.message.bytes: a command whose instruction would

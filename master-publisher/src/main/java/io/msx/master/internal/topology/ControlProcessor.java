@@ -5,7 +5,6 @@ import io.msx.avro.CommandHeader;
 import io.msx.avro.CommandResult;
 import io.msx.avro.CommandStatus;
 import io.msx.avro.InstructionHeader;
-import io.msx.avro.JobDefinition;
 import io.msx.avro.StatusHeader;
 import io.msx.avro.status.DefectNotice;
 import io.msx.avro.status.Enlist;

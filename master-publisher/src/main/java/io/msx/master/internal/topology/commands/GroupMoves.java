@@ -3,7 +3,6 @@ package io.msx.master.internal.topology.commands;
 import io.msx.avro.JobDefinition;
 import io.msx.avro.instruction.JobDelete;
 import io.msx.avro.instruction.JobInsert;
-import io.msx.master.internal.topology.Registration;
 
 import java.util.Collection;
 import java.util.HashSet;
