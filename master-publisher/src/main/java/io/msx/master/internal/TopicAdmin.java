@@ -11,6 +11,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -180,7 +181,8 @@ public final class TopicAdmin implements AutoCloseable {
 
     /**
      * The {@code max.message.bytes} of each topic as the broker has it (a topic created elsewhere, or changed since,
-     * may differ from what the master would create), read in one request for those not known yet.
+     * may differ from what the master would create), read in one request for those not known yet. A topic that does
+     * not exist yet is left out.
      *
      * @throws MsxRetriableException when the broker does not answer in time
      */
@@ -190,20 +192,27 @@ public final class TopicAdmin implements AutoCloseable {
                 .map(t -> new org.apache.kafka.common.config.ConfigResource(
                         org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t)).toList();
         if (!unknown.isEmpty()) {
-            try {
-                admin.describeConfigs(unknown).all().get(TIMEOUT_SECONDS, TimeUnit.SECONDS).forEach((resource,
-                        config) -> {
-                    var entry = config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+            var results = admin.describeConfigs(unknown).values();
+            for (var result : results.entrySet()) {
+                try {
+                    var entry = result.getValue().get(TIMEOUT_SECONDS, TimeUnit.SECONDS)
+                            .get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
                     if (entry != null && entry.value() != null) {
-                        maxMessageBytesByTopic.put(resource.name(), Integer.parseInt(entry.value()));
+                        maxMessageBytesByTopic.put(result.getKey().name(), Integer.parseInt(entry.value()));
                     }
-                });
-            } catch (ExecutionException | TimeoutException e) {
-                throw new MsxRetriableException("cannot read max.message.bytes of " + unknown.size() + " topic(s): "
-                        + e, e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new MsxRetriableException("interrupted while reading topic settings", e);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+                        throw new MsxRetriableException("cannot read max.message.bytes of " + result.getKey().name()
+                                + ": " + e.getCause(), e);
+                    }
+                    // not created yet: the master creates it with its own settings, which its record limit checks
+                } catch (TimeoutException e) {
+                    throw new MsxRetriableException("reading the settings of " + unknown.size() + " topic(s) timed "
+                            + "out", e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new MsxRetriableException("interrupted while reading topic settings", e);
+                }
             }
         }
         Map<String, Integer> limits = new HashMap<>();

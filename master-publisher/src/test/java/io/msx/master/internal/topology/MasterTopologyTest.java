@@ -12,6 +12,8 @@ import io.msx.avro.command.ForcePoll;
 import io.msx.avro.command.ResyncTargets;
 import io.msx.avro.command.StartJob;
 import io.msx.avro.command.UpsertJob;
+import io.msx.avro.instruction.JobInsert;
+import io.msx.avro.command.EnlistTarget;
 import io.msx.avro.instruction.PollNow;
 import io.msx.avro.status.AckStatus;
 import io.msx.avro.status.CheckIn;
@@ -40,6 +42,8 @@ import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.DescribeConfigsResult;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.internals.KafkaFutureImpl;
 import org.apache.kafka.clients.admin.CreateTopicsResult;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.KafkaFuture;
@@ -288,6 +292,23 @@ class MasterTopologyTest {
     }
 
     @Test
+    void shouldPostAGroupsJobToATargetPreRegisteredIntoTheGroupBeforeItsTopicExists() {
+        start();
+        enlistAll("t1");
+        assertThat(command(EnlistTarget.newBuilder().setHeader(commandHeader()).setTarget("t1")
+                .setGroups(List.of("g")).build()).getStatus()).isEqualTo(CommandStatus.ACCEPTED);
+        assertThat(command(upsert(JobDefinition.newBuilder(job("gj", "group job")).setTargets(List.of())
+                .setGroups(List.of("g")).build())).getStatus()).isEqualTo(CommandStatus.ACCEPTED);
+
+        CommandResult enlisted = command(EnlistTarget.newBuilder().setHeader(commandHeader()).setTarget("fresh")
+                .setGroups(List.of("g")).build());
+
+        assertThat(enlisted.getStatus()).isEqualTo(CommandStatus.ACCEPTED);
+        assertThat(createdTopics).contains(TOPICS.target("fresh"));
+        assertThat(instructions("fresh")).singleElement().isInstanceOf(JobInsert.class);
+    }
+
+    @Test
     void shouldRejectACommandPostingMoreInstructionsThanAllowedAndPostNothing() {
         start(10, Duration.ofDays(30), 100, NO_LIMIT, 2);
         enlistAll("t1", "t2", "t3");
@@ -344,11 +365,17 @@ class MasterTopologyTest {
     private TopicAdmin topicAdmin() {
         Admin admin = (Admin) Proxy.newProxyInstance(Admin.class.getClassLoader(), new Class<?>[] {Admin.class},
                 (proxy, method, args) -> {
-                    if (method.getName().equals("describeConfigs")) { // every topic as the master creates it
+                    if (method.getName().equals("describeConfigs")) { // as a broker: created topics only
                         Map<ConfigResource, KafkaFuture<Config>> configs = new HashMap<>();
                         for (ConfigResource resource : (Collection<ConfigResource>) args[0]) {
-                            configs.put(resource, KafkaFuture.completedFuture(new Config(List.of(new ConfigEntry(
-                                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG, "1000000")))));
+                            KafkaFutureImpl<Config> config = new KafkaFutureImpl<>();
+                            if (createdTopics.contains(resource.name())) {
+                                config.complete(new Config(List.of(new ConfigEntry(
+                                        TopicConfig.MAX_MESSAGE_BYTES_CONFIG, "1000000"))));
+                            } else {
+                                config.completeExceptionally(new UnknownTopicOrPartitionException(resource.name()));
+                            }
+                            configs.put(resource, config);
                         }
                         return new DescribeConfigsResult(configs) { };
                     }
