@@ -27,6 +27,15 @@ public final class ConfigSources {
         return "MSX_" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
     }
 
+    /**
+     * Kafka's config-provider keys ({@code config.providers}, {@code config.providers.<name>.class} and
+     * {@code .param.*}), taken from a file as they are: with them a value can be {@code ${dir:/secrets:password}}
+     * ({@code DirectoryConfigProvider}, for Kubernetes-mounted secrets) or {@code ${env:NAME}}.
+     */
+    static boolean isConfigProviderKey(String key) {
+        return key.equals("config.providers") || key.startsWith("config.providers.");
+    }
+
     public static Map<String, Object> resolve(ConfigDef definition, Map<String, ?> explicit, Path file,
                                               Map<String, String> env) {
         Map<String, Object> values = new HashMap<>();
@@ -38,7 +47,7 @@ public final class ConfigSources {
                 throw new UncheckedIOException("cannot read configuration file " + file, e);
             }
             for (String key : properties.stringPropertyNames()) {
-                if (!definition.names().contains(key)) {
+                if (!definition.names().contains(key) && !isConfigProviderKey(key)) {
                     throw new IllegalArgumentException("unknown configuration key '" + key + "' in " + file);
                 }
                 values.put(key, properties.getProperty(key));
