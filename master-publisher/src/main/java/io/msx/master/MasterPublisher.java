@@ -21,6 +21,8 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.TopicConfig;
+import io.msx.security.Ed25519Keys;
+import io.msx.security.Signer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
@@ -38,6 +40,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.nio.file.Path;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -108,8 +111,7 @@ public final class MasterPublisher implements AutoCloseable {
         log.info("Master {}: CREATED -> RUNNING (topics {}*, state in {})", config.masterId(), topics.prefix(),
                 config.stateDir());
         String id = config.masterId();
-        admin = new TopicAdmin(Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                config.bootstrapServers())), config.replicationFactor(), config.targetTopicMaxMessageBytes(),
+        admin = new TopicAdmin(Admin.create(config.kafkaClientProperties()), config.replicationFactor(), config.targetTopicMaxMessageBytes(),
                 config.targetTopicRetention(), config.targetTopicRetentionBytes());
         ensureTopics();
 
@@ -121,7 +123,7 @@ public final class MasterPublisher implements AutoCloseable {
         MasterTopology.Context context = new MasterTopology.Context(topics, codec, admin,
                 RecordLimit.of(config.targetTopicMaxMessageBytes(), maxRequestSize), metrics,
                 config.historyRunsPerJob(), config.historyRetention(), config.downloadsPerTarget(),
-                config.commandMaxInstructions(), RETRY_IN_TASK);
+                config.commandMaxInstructions(), RETRY_IN_TASK, signer());
 
         unread = new UnreadInstructions(admin, topics, name -> TargetAgent.consumerGroup(topics.prefix(), name),
                 clock, metrics);
@@ -201,10 +203,30 @@ public final class MasterPublisher implements AutoCloseable {
         }
     }
 
+    /**
+     * The key instructions are signed with: {@code signing.key.file}, or else one the master keeps in its state
+     * directory, created on first start (a lost state directory then means a new key every target must be given).
+     */
+    private Signer signer() {
+        Path file = config.signingKeyFile();
+        Signer signer;
+        if (file != null) {
+            signer = Signer.fromFile(file);
+        } else {
+            file = config.stateDir().resolve("master-signing.key");
+            signer = new Signer(Ed25519Keys.readOrCreate(file));
+            log.warn("Master {}: signing.key.file is not set; instructions are signed with the key kept in {} (give "
+                    + "several master instances one shared key)", config.masterId(), file);
+        }
+        log.info("Master {} signs instructions with key {} (public key: {}.pub)", config.masterId(), signer.keyId(),
+                file);
+        return signer;
+    }
+
     private Properties streamsConfig(HostInfo self, int maxRequestSize) {
         Properties p = new Properties();
+        p.putAll(config.kafkaClientProperties());
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, topics.prefix() + "master");
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(StreamsConfig.CLIENT_ID_CONFIG, "msx-master-" + config.masterId());
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());

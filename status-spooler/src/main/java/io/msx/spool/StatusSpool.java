@@ -172,9 +172,18 @@ public final class StatusSpool implements StatusOutbox {
      */
     public static StatusSpool open(String name, StatusSpoolConfig config, String bootstrapServers, String topic,
                                    Clock clock, MeterRegistry meters) {
+        return open(name, config, Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers), topic, clock,
+                meters);
+    }
+
+    /**
+     * As {@link #open(String, StatusSpoolConfig, String, String, Clock, MeterRegistry)}, the producer starting from
+     * {@code kafka}: bootstrap servers and security settings.
+     */
+    public static StatusSpool open(String name, StatusSpoolConfig config, Map<String, Object> kafka, String topic,
+                                   Clock clock, MeterRegistry meters) {
         Duration delivery = config.deliveryTimeout();
-        Map<String, Object> p = new HashMap<>();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Map<String, Object> p = new HashMap<>(kafka);
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "msx-spool-" + name);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

@@ -147,7 +147,7 @@ public final class TargetAgent implements AutoCloseable {
         transition(State.CREATED, State.RUNNING);
         SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistry());
         MsxCodec codec = MsxCodec.of(registry, true, config.decodeLimits());
-        spool = StatusSpool.open(name, config.spool(AgentStore.COLUMN_FAMILIES), config.bootstrapServers(),
+        spool = StatusSpool.open(name, config.spool(AgentStore.COLUMN_FAMILIES), config.kafkaClientProperties(),
                 config.topics().status(), clock, meters);
         AgentStore store = new AgentStore(spool);
         AgentMeta meta = new AgentMeta(spool);
@@ -367,8 +367,7 @@ public final class TargetAgent implements AutoCloseable {
     }
 
     private KafkaConsumer<byte[], byte[]> newConsumer() {
-        Map<String, Object> configs = new HashMap<>();
-        configs.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        Map<String, Object> configs = new HashMap<>(config.kafkaClientProperties());
         configs.put(ConsumerConfig.GROUP_ID_CONFIG, consumerGroup(config.topics().prefix(), name));
         configs.put(ConsumerConfig.CLIENT_ID_CONFIG, "msx-target-" + name + "-instructions");
         configs.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -382,8 +381,7 @@ public final class TargetAgent implements AutoCloseable {
 
     /** Plain (not transactional), idempotent, acks=all; its sends are bounded so a down broker is retried later. */
     private KafkaProducer<byte[], byte[]> newDeadLetterProducer() {
-        Map<String, Object> configs = new HashMap<>();
-        configs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        Map<String, Object> configs = new HashMap<>(config.kafkaClientProperties());
         configs.put(ProducerConfig.CLIENT_ID_CONFIG, "msx-target-" + name + "-dlq");
         configs.put(ProducerConfig.ACKS_CONFIG, "all");
         configs.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

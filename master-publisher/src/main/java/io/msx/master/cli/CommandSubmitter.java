@@ -38,7 +38,7 @@ final class CommandSubmitter {
                 .setIssuedBy(System.getProperty("user.name"))
                 .build());
         Optional<CommandResult> result;
-        try (CommandClient client = new CommandClient(connection.bootstrapServers, connection.registry(),
+        try (CommandClient client = new CommandClient(connection.kafka(), connection.registry(),
                 connection.topics())) {
             result = client.submit(built, timeout);
         }

@@ -5,6 +5,9 @@ import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
+import java.util.Map;
+
 /** Where Kafka, the schema registry and the master are; each also read from an {@code MSX_*} variable. */
 public final class ConnectionOptions {
 
@@ -31,6 +34,17 @@ public final class ConnectionOptions {
     @Option(names = "--topic-prefix", paramLabel = "PREFIX", defaultValue = "${env:MSX_TOPIC_PREFIX:-msx.}",
             description = "Prefix of every msx topic (env MSX_TOPIC_PREFIX; default ${DEFAULT-VALUE}).")
     String topicPrefix;
+
+    @Option(names = "--command-config", paramLabel = "FILE", defaultValue = "${env:MSX_COMMAND_CONFIG}",
+            description = "Properties file of Kafka client settings: security.protocol, sasl.*, ssl.*, config "
+                    + "providers (env MSX_COMMAND_CONFIG; each key also from its MSX_* variable, e.g. "
+                    + "MSX_SASL_JAAS_CONFIG).")
+    Path commandConfig;
+
+    /** Settings for the Kafka clients: the bootstrap servers and the security keys from the file and environment. */
+    Map<String, Object> kafka() {
+        return CliKafkaConfig.load(bootstrapServers, commandConfig, System.getenv()).kafkaClientProperties();
+    }
 
     Topics topics() {
         return new Topics(topicPrefix);

@@ -43,18 +43,25 @@ public final class CommandClient implements AutoCloseable {
     private final AvroCodec<CommandResult> results;
 
     public CommandClient(String bootstrapServers, SchemaRegistry registry, Topics topics) {
+        this(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers), registry, topics);
+    }
+
+    /** A client whose Kafka clients start from {@code kafka}: bootstrap servers and security settings. */
+    public CommandClient(Map<String, Object> kafka, SchemaRegistry registry, Topics topics) {
         this.topics = topics;
-        this.producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        Map<String, Object> producerConfig = new java.util.HashMap<>(kafka);
+        producerConfig.putAll(Map.of(
                 ProducerConfig.CLIENT_ID_CONFIG, "msx-cli",
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-                ProducerConfig.MAX_BLOCK_MS_CONFIG, 15_000), new StringSerializer(), new ByteArraySerializer());
-        this.consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                ProducerConfig.MAX_BLOCK_MS_CONFIG, 15_000));
+        this.producer = new KafkaProducer<>(producerConfig, new StringSerializer(), new ByteArraySerializer());
+        Map<String, Object> consumerConfig = new java.util.HashMap<>(kafka);
+        consumerConfig.putAll(Map.of(
                 ConsumerConfig.CLIENT_ID_CONFIG, "msx-cli-results",
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new StringDeserializer(), new ByteArrayDeserializer());
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false));
+        this.consumer = new KafkaConsumer<>(consumerConfig, new StringDeserializer(), new ByteArrayDeserializer());
         this.codec = MsxCodec.of(registry, true);
         this.results = AvroCodec.of(CommandResult.class, codec);
     }

@@ -19,7 +19,11 @@ import io.msx.schemas.SchemaRegistryException;
 import io.msx.schemas.Topics;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.KafkaException;
+import io.msx.security.InstructionSignatures;
+import io.msx.security.SignatureHeaders;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -30,6 +34,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -53,7 +58,10 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
     private ProcessorContext<byte[], Outgoing> context;
     private Registrations registrations;
     private JobStore jobs;
+    private KeyValueStore<String, byte[]> instructionSeqs;
     private CommandHandlers handlers;
+    /** The sequence numbers the command being encoded takes, per target; stored with its other changes. */
+    private final Map<String, Long> pendingSeqs = new HashMap<>();
 
     ControlProcessor(MasterTopology.Context deps) {
         this.deps = deps;
@@ -65,6 +73,7 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
         this.registrations = new Registrations(context.getStateStore(MasterTopology.REGISTRATIONS_STORE),
                 context.getStateStore(MasterTopology.GROUP_MEMBERS_STORE));
         this.jobs = new JobStore(context.getStateStore(MasterTopology.JOBS_STORE), deps.codec());
+        this.instructionSeqs = context.getStateStore(MasterTopology.INSTRUCTION_SEQS_STORE);
         this.handlers = new CommandHandlers(new Fleet(registrations, jobs));
     }
 
@@ -158,6 +167,8 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
     }
 
     private void store(Decision decision) {
+        pendingSeqs.forEach((target, seq) -> instructionSeqs.put(target, SignatureHeaders.sequenceBytes(seq)));
+        pendingSeqs.clear();
         decision.registrations().forEach(registrations::put);
         decision.jobsPut().forEach(jobs::put);
         decision.jobsDeleted().forEach(jobs::remove);
@@ -169,16 +180,35 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
         for (Registration registration : decision.registrations()) {
             out.add(viewEvent(input, ViewEvent.registered(registration)));
         }
+        pendingSeqs.clear();
         for (SpecificRecord instruction : decision.instructions()) {
             InstructionHeader h = Instructions.header(instruction);
-            out.add(input.withKey(key(instruction)).withValue(new Outgoing(deps.topics().target(h.getTarget()),
-                    deps.codec().encode(instruction))).withHeaders(new RecordHeaders())
-                    .withTimestamp(context.currentSystemTimeMs()));
+            byte[] value = deps.codec().encode(instruction);
+            out.add(input.withKey(key(instruction)).withValue(new Outgoing(deps.topics().target(h.getTarget()), value))
+                    .withHeaders(signed(h.getTarget(), value)).withTimestamp(context.currentSystemTimeMs()));
             out.add(viewEvent(input, ViewEvent.posted(h.getTarget(), h.getInstructionId(),
                     Instructions.operationOf(instruction), Instructions.jobIdOf(instruction), h.getCommandId(),
                     h.getPostedAt())));
         }
         return out;
+    }
+
+    /**
+     * The signature headers of an instruction for {@code target}: the next sequence number of that target and the
+     * master's signature over the target, that number and the value (see {@link InstructionSignatures}).
+     */
+    private Headers signed(String target, byte[] value) {
+        long seq = pendingSeqs.computeIfAbsent(target, this::lastSeq) + 1;
+        pendingSeqs.put(target, seq);
+        Headers headers = new RecordHeaders();
+        SignatureHeaders.write(headers, deps.signer().keyId(), InstructionSignatures.sign(deps.signer(), target, seq,
+                value), seq);
+        return headers;
+    }
+
+    private long lastSeq(String target) {
+        byte[] stored = instructionSeqs.get(target);
+        return stored == null ? 0 : java.nio.ByteBuffer.wrap(stored).getLong();
     }
 
     private Record<byte[], Outgoing> viewEvent(Record<byte[], byte[]> input, ViewEvent event) {

@@ -1,5 +1,6 @@
 package io.msx.master.internal.topology;
 
+import io.msx.security.Signer;
 import io.msx.MsxRetriableException;
 import io.msx.RetryPolicy;
 import io.msx.master.internal.MasterMetrics;
@@ -31,7 +32,8 @@ import java.util.function.Supplier;
  * <pre>
  *  msx.commands ─┐                                   ┌─▶ msx.target.&lt;name&gt; (instructions)
  *                ├─▶ [control] registrations,       ─┼─▶ msx.command-results
- *  master.control┘     group-members, jobs           ├─▶ msx.commands.dlq
+ *  master.control┘     group-members, jobs,          ├─▶ msx.commands.dlq
+ *                      instruction-seqs              │
  *        ▲                                           └─▶ master.events (registered, posted; keyed by target)
  *        │                                                     │
  *        │  Enlist, DefectNotice                               ▼
@@ -52,6 +54,8 @@ public final class MasterTopology {
     public static final String HISTORY_STORE = "history";
     public static final String DOWNLOADS_STORE = "downloads";
     public static final String DOWNLOAD_INDEX_STORE = "download-index";
+    /** Per target, the sequence number of the last instruction posted to it (a target refuses any not above it). */
+    public static final String INSTRUCTION_SEQS_STORE = "instruction-seqs";
     private static final Logger log = LoggerFactory.getLogger(MasterTopology.class);
 
     private MasterTopology() {
@@ -60,7 +64,7 @@ public final class MasterTopology {
     /** What the processors need besides their stores. Thread-safe. */
     public record Context(Topics topics, MsxCodec codec, TopicAdmin admin, RecordLimit limit, MasterMetrics metrics,
                           int historyRuns, Duration historyRetention, int downloadsPerTarget,
-                          int maxInstructionsPerCommand, Duration retryFor) {
+                          int maxInstructionsPerCommand, Duration retryFor, Signer signer) {
 
         /**
          * Settings of the stores' changelogs (compacted by Kafka Streams): records as large as the master writes to
@@ -127,6 +131,7 @@ public final class MasterTopology {
         topology.addStateStore(store(REGISTRATIONS_STORE, changelog), "command-processor");
         topology.addStateStore(store(GROUP_MEMBERS_STORE, changelog), "command-processor");
         topology.addStateStore(store(JOBS_STORE, changelog), "command-processor");
+        topology.addStateStore(store(INSTRUCTION_SEQS_STORE, changelog), "command-processor");
 
         topology.addSource("status", bytes, bytes, topics.status());
         topology.addSource("events", bytes, bytes, context.eventsTopic());

@@ -49,6 +49,11 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import io.msx.security.Ed25519Keys;
+import io.msx.security.InstructionSignatures;
+import io.msx.security.SignatureHeaders;
+import io.msx.security.TrustedKeys;
+import io.msx.security.Signer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -78,6 +83,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * source topics (the control, events and commands topics) straight back into it, as the brokers would.
  */
 class MasterTopologyTest {
+
+    private static final Signer SIGNER = new Signer(Ed25519Keys.generate());
 
     private static final Instant T0 = Instant.parse("2030-01-01T00:00:00Z");
     private static final Topics TOPICS = Topics.defaults();
@@ -119,6 +126,37 @@ class MasterTopologyTest {
         for (String target : List.of("t1", "t2")) {
             assertThat(instructions(target)).singleElement().isInstanceOf(PollNow.class);
         }
+    }
+
+    @Test
+    void shouldSignEveryInstructionForItsTargetWithASequenceThatOnlyGrowsPerTarget() {
+        start();
+        enlistAll("t1", "t2");
+
+        command(forcePoll("t1", "t2"));
+        command(forcePoll("t1"));
+        command(forcePoll("t1", "t2"));
+
+        TrustedKeys trusted = TrustedKeys.of(SIGNER.publicKey());
+        Map<String, List<Long>> seqs = new HashMap<>();
+        for (String target : List.of("t1", "t2")) {
+            for (TestRecord<byte[], byte[]> r : records(TOPICS.target(target))) {
+                SignatureHeaders.Signed signed = SignatureHeaders.read(r.headers());
+                assertThat(signed).as("signature headers of an instruction for %s", target).isNotNull();
+                assertThat(signed.keyId()).isEqualTo(SIGNER.keyId());
+                assertThat(InstructionSignatures.verify(trusted, signed.keyId(), signed.signature(), target,
+                        signed.sequence(), r.value())).isEqualTo(TrustedKeys.Verdict.VALID);
+                // signed for this target only: the same bytes do not verify for another
+                assertThat(InstructionSignatures.verify(trusted, signed.keyId(), signed.signature(),
+                        target.equals("t1") ? "t2" : "t1", signed.sequence(), r.value()))
+                        .isEqualTo(TrustedKeys.Verdict.BAD_SIGNATURE);
+                seqs.computeIfAbsent(target, t -> new ArrayList<>()).add(signed.sequence());
+            }
+        }
+        // enlisting may post instructions of its own: what counts is that each target's numbers only grow by one
+        assertThat(seqs.get("t1")).hasSizeGreaterThanOrEqualTo(3).isSorted().doesNotHaveDuplicates();
+        assertThat(seqs.get("t1").get(seqs.get("t1").size() - 1)).isEqualTo(seqs.get("t1").size());
+        assertThat(seqs.get("t2").get(seqs.get("t2").size() - 1)).isEqualTo(seqs.get("t2").size());
     }
 
     @Test
@@ -349,7 +387,7 @@ class MasterTopologyTest {
     private void start(int historyRuns, Duration historyRetention, int downloadsPerTarget, RecordLimit limit,
                        int maxInstructions) {
         MasterTopology.Context context = new MasterTopology.Context(TOPICS, codec, topicAdmin(), limit, metrics,
-                historyRuns, historyRetention, downloadsPerTarget, maxInstructions, Duration.ZERO);
+                historyRuns, historyRetention, downloadsPerTarget, maxInstructions, Duration.ZERO, SIGNER);
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "master-topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
