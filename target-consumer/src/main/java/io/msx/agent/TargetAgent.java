@@ -24,6 +24,7 @@ import io.msx.agent.internal.AgentState;
 import io.msx.agent.internal.AgentStore;
 import io.msx.agent.internal.CheckInScheduler;
 import io.msx.agent.internal.InstructionApplier;
+import io.msx.agent.internal.InstructionGuard;
 import io.msx.agent.internal.InstructionLoop;
 import io.msx.agent.internal.JobExecutor;
 import io.msx.agent.internal.JobInventory;
@@ -96,6 +97,7 @@ public final class TargetAgent implements AutoCloseable {
 
     private final TargetAgentConfig config;
     private final Clock clock;
+    private final InstructionGuard guard;
     private final MeterRegistry meters;
     private final String name;
     private final AtomicReference<State> state = new AtomicReference<>(State.CREATED);
@@ -134,6 +136,38 @@ public final class TargetAgent implements AutoCloseable {
         this.meters = meters;
         this.name = config.targetName();
         this.agentState = new AgentState(config.pollInterval());
+        this.guard = instructionGuard(config, clock);
+    }
+
+    /**
+     * What instructions must show before they are applied.
+     *
+     * @throws TargetAgentException when signatures are required and no master key is trusted, or the key file is
+     *                              unreadable
+     */
+    private static InstructionGuard instructionGuard(TargetAgentConfig config, Clock clock) {
+        io.msx.security.TrustedKeys keys;
+        try {
+            keys = config.trustedKeys();
+        } catch (io.msx.security.KeyFileException e) {
+            throw new TargetAgentException("target " + config.targetName() + ": trusted.keys.file: " + e.getMessage(),
+                    e);
+        }
+        if (config.instructionsRequireSignature() && keys.isEmpty()) {
+            throw new TargetAgentException("target " + config.targetName() + " requires signed instructions ("
+                    + TargetAgentConfig.INSTRUCTIONS_REQUIRE_SIGNATURE_CONFIG + "=true) but trusts no master key: set "
+                    + TargetAgentConfig.TRUSTED_KEYS_FILE_CONFIG + " to the master's public key file (the master "
+                    + "logs its path at start), or, for development only, "
+                    + TargetAgentConfig.INSTRUCTIONS_REQUIRE_SIGNATURE_CONFIG + "=false");
+        }
+        if (keys.isEmpty()) {
+            log.warn("Target {}: instructions are not checked (no trusted master key, signatures not required): "
+                    + "anyone who can write its topic can make it run anything", config.targetName());
+        } else {
+            log.info("Target {}: applies instructions signed by {}", config.targetName(), keys.keyIds());
+        }
+        return new InstructionGuard(config.targetName(), keys, config.instructionsRequireSignature(),
+                config.instructionsMaxAge(), clock);
     }
 
     /**
@@ -194,6 +228,7 @@ public final class TargetAgent implements AutoCloseable {
         applier = new InstructionApplier(name, reporter, checkIns, agentState, config.timeZone(),
                 AgentVersion.current(), inventory, executor, this::defected);
         applier.onReinstall(this::enlistAppend);
+        applier.guard(guard);
         loop.handler(applier);
         jobScheduler = new JobScheduler(inventory, clock, this::fire);
 
@@ -274,6 +309,7 @@ public final class TargetAgent implements AutoCloseable {
         agentState.resyncReason(meta.resyncRequested().orElse(null));
         agentState.instructionsLost(meta.instructionsLost());
         agentState.undecodable(meta.undecodable());
+        agentState.instructionSeq(meta.instructionSeq());
         log.info("Target agent {}: installation epoch {}{}", name, agentState.epoch(),
                 agentState.resyncReason() == null ? "" : ", waiting for a resync (" + agentState.resyncReason() + ")");
     }

@@ -31,6 +31,8 @@ public final class TargetAgentConfig extends MsxClientConfig {
     public static final String SHUTDOWN_GRACE_MS_CONFIG = "shutdown.grace.ms";
     public static final String HTTP_HOST_CONFIG = "http.host";
     public static final String HTTP_PORT_CONFIG = "http.port";
+    public static final String INSTRUCTIONS_REQUIRE_SIGNATURE_CONFIG = "instructions.require.signature";
+    public static final String INSTRUCTIONS_MAX_AGE_MS_CONFIG = "instructions.max.age.ms";
 
     public static final long MIN_POLL_INTERVAL_MS = Duration.ofSeconds(10).toMillis();
     public static final long MAX_POLL_INTERVAL_MS = Duration.ofHours(8).toMillis();
@@ -72,7 +74,17 @@ public final class TargetAgentConfig extends MsxClientConfig {
                     "Interface of the /health and /metrics endpoints (0.0.0.0 in a container).")
             .define(HTTP_PORT_CONFIG, ConfigDef.Type.INT, -1, ConfigDef.Range.between(-1, 65535),
                     ConfigDef.Importance.MEDIUM, "Port of the /health and /metrics endpoints; -1 turns them off, 0 "
-                            + "picks a free port.");
+                            + "picks a free port.")
+            .define(INSTRUCTIONS_REQUIRE_SIGNATURE_CONFIG, ConfigDef.Type.BOOLEAN, true, ConfigDef.Importance.HIGH,
+                    "Apply only instructions signed by a master key in trusted.keys.file, addressed to this target, "
+                            + "with a sequence number above the last applied; others are acknowledged FAILED with a "
+                            + "'security:' reason and nothing of them runs. The agent refuses to start when this is "
+                            + "true and no key is trusted. false (development only) applies unsigned instructions "
+                            + "unless keys are trusted.")
+            .define(INSTRUCTIONS_MAX_AGE_MS_CONFIG, ConfigDef.Type.LONG, Duration.ofDays(7).toMillis(),
+                    ConfigDef.Range.atLeast(Duration.ofMinutes(1).toMillis()), ConfigDef.Importance.LOW,
+                    "Oldest instruction (by the master's postedAt) a target applies; older ones are refused as "
+                            + "expired. The default matches the target topics' retention.");
 
     public TargetAgentConfig(Map<String, ?> values) {
         super(CONFIG_DEF, values);
@@ -81,6 +93,14 @@ public final class TargetAgentConfig extends MsxClientConfig {
     /** Explicit values over {@code MSX_*} environment variables over the optional properties file. */
     public static TargetAgentConfig load(Map<String, ?> explicit, Path file, Map<String, String> env) {
         return new TargetAgentConfig(ConfigSources.resolve(CONFIG_DEF, explicit, file, env));
+    }
+
+    public boolean instructionsRequireSignature() {
+        return getBoolean(INSTRUCTIONS_REQUIRE_SIGNATURE_CONFIG);
+    }
+
+    public Duration instructionsMaxAge() {
+        return Duration.ofMillis(getLong(INSTRUCTIONS_MAX_AGE_MS_CONFIG));
     }
 
     public String targetName() {

@@ -24,6 +24,7 @@ public final class AgentMeta {
     private static final byte[] RESYNC_REQUESTED = utf8("resync.requested");
     private static final byte[] INSTRUCTIONS_LOST = utf8("instructions.lost");
     private static final byte[] UNDECODABLE = utf8("instructions.undecodable");
+    private static final byte[] INSTRUCTION_SEQ = utf8("instructions.seq");
 
     private final StatusOutbox store;
 
@@ -102,6 +103,15 @@ public final class AgentMeta {
 
     public static StateChange undecodable(long total) {
         return new StateChange.Put(AgentStore.AGENT, UNDECODABLE, longBytes(total));
+    }
+
+    /** The sequence number of the last signed instruction applied, 0 before any. */
+    public long instructionSeq() {
+        return number(INSTRUCTION_SEQ).orElse(0L);
+    }
+
+    public static StateChange instructionSeq(long seq) {
+        return new StateChange.Put(AgentStore.AGENT, INSTRUCTION_SEQ, longBytes(seq));
     }
 
     private Optional<String> string(byte[] key) {

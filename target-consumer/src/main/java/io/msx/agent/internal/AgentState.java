@@ -16,6 +16,7 @@ public final class AgentState {
     private volatile boolean positioned;
     private final AtomicLong instructionsLost = new AtomicLong();
     private final AtomicLong undecodable = new AtomicLong();
+    private final AtomicLong instructionSeq = new AtomicLong();
 
     public AgentState(Duration pollInterval) {
         this.pollInterval = pollInterval;
@@ -74,6 +75,15 @@ public final class AgentState {
 
     public void instructionsLost(long total) {
         instructionsLost.set(total);
+    }
+
+    /** The sequence number of the last signed instruction applied (durable), 0 before any. */
+    public long instructionSeq() {
+        return instructionSeq.get();
+    }
+
+    public void instructionSeq(long seq) {
+        instructionSeq.set(seq);
     }
 
     public long undecodable() {

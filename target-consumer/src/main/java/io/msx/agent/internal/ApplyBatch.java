@@ -30,6 +30,7 @@ public final class ApplyBatch {
     private boolean stop;
     private int undecodable;
     private boolean settled;
+    private long instructionSeq;
 
     public ApplyBatch(JobInventory inventory) {
         this.inventory = inventory;
@@ -88,6 +89,15 @@ public final class ApplyBatch {
     /** One more record of this batch was not an instruction; returns how many so far. */
     int undecodable() {
         return ++undecodable;
+    }
+
+    /** The sequence number of the last signed instruction this batch accepted, 0 when none. */
+    long instructionSeq() {
+        return instructionSeq;
+    }
+
+    void instructionSeq(long seq) {
+        instructionSeq = seq;
     }
 
     /** Nothing comes after this batch (DEFECT). */

@@ -21,6 +21,7 @@ import io.msx.schemas.JobRules;
 import io.msx.schemas.MessageFamily;
 import io.msx.spool.StateChange;
 import io.msx.spool.StatusOutbox.Priority;
+import io.msx.security.SignatureHeaders;
 import org.apache.avro.specific.SpecificRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,6 +62,7 @@ public final class InstructionApplier implements InstructionLoop.Handler {
     private final Runnable onDefect;
     /** Offset of the last STOP whose cancel happened: applied again (its write failed), it is still APPLIED. */
     private long stoppedAt = -1;
+    private InstructionGuard guard;
     private java.util.function.Supplier<io.msx.spool.StatusOutbox.Append> onReinstall = () -> {
         throw new IllegalStateException("no Enlist to send for a new installation");
     };
@@ -78,6 +80,12 @@ public final class InstructionApplier implements InstructionLoop.Handler {
         this.jobs = jobs;
         this.executor = executor;
         this.onDefect = onDefect;
+        this.guard = InstructionGuard.open(target);
+    }
+
+    /** What an instruction must show before it is applied (signature, sequence, age); open until set. */
+    public void guard(InstructionGuard guard) {
+        this.guard = guard;
     }
 
     @Override
@@ -91,9 +99,20 @@ public final class InstructionApplier implements InstructionLoop.Handler {
     }
 
     @Override
-    public void apply(SpecificRecord instruction, long offset, ApplyBatch batch) {
+    public void apply(SpecificRecord instruction, long offset, SignatureHeaders.Signed signed, byte[] value,
+                      ApplyBatch batch) {
         InstructionHeader header = MessageFamily.INSTRUCTION.header(instruction);
         UUID id = header.getInstructionId();
+        String insecure = guard.refusal(header, signed, value, Math.max(batch.instructionSeq(),
+                state.instructionSeq()));
+        if (insecure != null) {
+            refuse(batch, id, offset, insecure);
+            return;
+        }
+        if (guard.enforced()) {
+            // a signed instruction is used up once read, applied or not: it never counts again
+            batch.instructionSeq(signed.sequence());
+        }
         if (!target.equals(header.getTarget())) {
             refuse(batch, id, offset, "instruction addressed to target '" + header.getTarget() + "', this is '"
                     + target + "'");
@@ -296,6 +315,9 @@ public final class InstructionApplier implements InstructionLoop.Handler {
         io.msx.spool.StatusOutbox.Append last = appends.remove(appends.size() - 1);
         List<StateChange> lastChanges = new ArrayList<>(last.changes());
         lastChanges.add(AgentStore.appliedOffset(batch.lastOffset()));
+        if (batch.instructionSeq() > 0) {
+            lastChanges.add(AgentMeta.instructionSeq(batch.instructionSeq()));
+        }
         appends.add(new io.msx.spool.StatusOutbox.Append(last.key(), last.valueForSeq(), lastChanges,
                 last.priority()));
         try {
@@ -307,6 +329,9 @@ public final class InstructionApplier implements InstructionLoop.Handler {
         }
         batch.settled(true);
         state.lastAppliedOffset(batch.lastOffset());
+        if (batch.instructionSeq() > state.instructionSeq()) {
+            state.instructionSeq(batch.instructionSeq());
+        }
         for (Runnable effect : batch.effects()) {
             try {
                 effect.run();

@@ -7,6 +7,7 @@ import io.msx.schemas.DeadLetters;
 import io.msx.schemas.Decoded;
 import io.msx.schemas.MessageFamily;
 import io.msx.schemas.MsxCodec;
+import io.msx.security.SignatureHeaders;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -77,8 +78,12 @@ public final class InstructionLoop implements Runnable {
         /** True for instructions applied alone, once everything before them is durable. */
         boolean isBarrier(SpecificRecord instruction);
 
-        /** Applies a known instruction into the batch (its acknowledgement included). */
-        void apply(SpecificRecord instruction, long offset, ApplyBatch batch);
+        /**
+         * Applies a known instruction into the batch (its acknowledgement included), or refuses it when its
+         * signature ({@code signed}, null when it has none, over {@code value}) does not let it be applied.
+         */
+        void apply(SpecificRecord instruction, long offset, SignatureHeaders.Signed signed, byte[] value,
+                   ApplyBatch batch);
 
         /** Acknowledges FAILED, in the batch, an instruction whose {@link #apply} threw unexpectedly. */
         void failed(SpecificRecord instruction, long offset, RuntimeException error, ApplyBatch batch);
@@ -273,7 +278,7 @@ public final class InstructionLoop implements Runnable {
         long offset = record.offset();
         if (decoded instanceof Decoded.Message message) {
             try {
-                handler.apply(message.value(), offset, batch);
+                handler.apply(message.value(), offset, SignatureHeaders.read(record.headers()), record.value(), batch);
             } catch (RuntimeException e) {
                 if (RetryPolicy.isTransient(e)) {
                     throw e;

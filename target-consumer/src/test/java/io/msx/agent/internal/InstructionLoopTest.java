@@ -20,6 +20,11 @@ import io.msx.spool.StatusSpoolConfig;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericRecordBuilder;
+import io.msx.security.Ed25519Keys;
+import io.msx.security.InstructionSignatures;
+import io.msx.security.SignatureHeaders;
+import io.msx.security.Signer;
+import io.msx.security.TrustedKeys;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -294,11 +299,12 @@ class InstructionLoopTest {
     void shouldAcknowledgeAnUnexpectedFailureAsFailedAndApplyTheNextInstruction() {
         InstructionLoop.Handler failing = new DelegatingHandler(applier) {
             @Override
-            public void apply(SpecificRecord instruction, long offset, ApplyBatch batch) {
+            public void apply(SpecificRecord instruction, long offset, SignatureHeaders.Signed signed, byte[] value,
+                              ApplyBatch batch) {
                 if (instruction instanceof SyncTime) {
                     throw new IllegalStateException("clock on fire");
                 }
-                super.apply(instruction, offset, batch);
+                super.apply(instruction, offset, signed, value, batch);
             }
         };
         UUID sync = UUID.randomUUID();
@@ -324,11 +330,12 @@ class InstructionLoopTest {
         AtomicInteger attempts = new AtomicInteger();
         InstructionLoop.Handler fullOnce = new DelegatingHandler(applier) {
             @Override
-            public void apply(SpecificRecord instruction, long offset, ApplyBatch batch) {
+            public void apply(SpecificRecord instruction, long offset, SignatureHeaders.Signed signed, byte[] value,
+                              ApplyBatch batch) {
                 if (attempts.incrementAndGet() == 1) {
                     throw new SpoolFullException("spool T1 is full");
                 }
-                super.apply(instruction, offset, batch);
+                super.apply(instruction, offset, signed, value, batch);
             }
         };
         UUID sync = UUID.randomUUID();
@@ -362,6 +369,62 @@ class InstructionLoopTest {
         assertThat(acks().get(1).getStatus()).isEqualTo(AckStatus.APPLIED);
         assertThat(jobs.all()).extracting(JobDefinition::getJobId).containsExactly("b");
         assertThat(store.jobs()).as("stored with the ack").containsExactly(Map.entry("b", job("b", 1)));
+    }
+
+    @Test
+    void shouldRefuseUnsignedForgedMisaddressedReplayedAndExpiredInstructionsAndApplyOnlyTheMastersOwn() {
+        Signer master = new Signer(Ed25519Keys.generate());
+        Signer intruder = new Signer(Ed25519Keys.generate());
+        applier.guard(new InstructionGuard("T1", TrustedKeys.of(master.publicKey()), true, Duration.ofDays(7),
+                Clock.systemUTC()));
+        byte[] job = instruction(UUID.randomUUID(), h -> JobInsert.newBuilder().setHeader(h).setJob(job("a", 0))
+                .build());
+        byte[] old = codec.encode(JobInsert.newBuilder().setHeader(InstructionHeader.newBuilder()
+                .setInstructionId(UUID.randomUUID()).setTarget("T1").setPostedAt(Instant.now().minus(Duration.ofDays(8))
+                        .truncatedTo(ChronoUnit.MILLIS)).build()).setJob(job("old", 0)).build());
+        // the master's signature of one instruction on another's bytes (a job altered on its way)
+        byte[] tampered = instruction(UUID.randomUUID(), h -> JobInsert.newBuilder().setHeader(h)
+                .setJob(job("evil", 0)).build());
+        feed(List.of(
+                signed(0, job, null, 1),                                    // unsigned
+                signed(1, job, intruder, 1),                                // unknown key
+                signed(2, tampered, master, 1, InstructionSignatures.sign(master, "T1", 1, job)), // altered
+                signed(3, job, master, 1, InstructionSignatures.sign(master, "T2", 1, job)),       // T2's signature
+                signed(4, job, master, 5),                                  // the master's own: applied
+                signed(5, job, master, 5),                                  // replayed
+                signed(6, job, master, 4),                                  // older sequence
+                signed(7, old, master, 6)));                                // expired
+        start(producer(true), applier);
+
+        await().atMost(WAIT).alias("eight acknowledgements").until(() -> acks().size() == 8);
+        assertThat(acks()).extracting(InstructionAck::getStatus).containsExactly(AckStatus.FAILED, AckStatus.FAILED,
+                AckStatus.FAILED, AckStatus.FAILED, AckStatus.APPLIED, AckStatus.FAILED, AckStatus.FAILED,
+                AckStatus.FAILED);
+        assertThat(acks().get(0).getError()).startsWith("security: unsigned");
+        assertThat(acks().get(1).getError()).contains("not trusted").contains(intruder.keyId());
+        assertThat(acks().get(2).getError()).contains("forged or tampered");
+        assertThat(acks().get(3).getError()).contains("forged or tampered");
+        assertThat(acks().get(5).getError()).contains("replayed instruction: sequence 5 is not above 5");
+        assertThat(acks().get(6).getError()).contains("replayed instruction: sequence 4");
+        assertThat(acks().get(7).getError()).contains("expired instruction");
+        assertThat(jobs.all()).extracting(JobDefinition::getJobId).containsExactly("a");
+        assertThat(new AgentMeta(spool).instructionSeq()).as("the last applied, kept for the next start; refused "
+                + "instructions use up no number").isEqualTo(5);
+    }
+
+    private static ConsumerRecord<byte[], byte[]> signed(long offset, byte[] value, Signer signer, long seq) {
+        return signed(offset, value, signer, seq, signer == null ? null : InstructionSignatures.sign(signer, "T1",
+                seq, value));
+    }
+
+    private static ConsumerRecord<byte[], byte[]> signed(long offset, byte[] value, Signer signer, long seq,
+                                                         byte[] signature) {
+        RecordHeaders headers = new RecordHeaders();
+        if (signer != null) {
+            SignatureHeaders.write(headers, signer.keyId(), signature, seq);
+        }
+        return new ConsumerRecord<>(TOPIC, 0, offset, -1L, org.apache.kafka.common.record.TimestampType.CREATE_TIME,
+                -1, -1, null, value, headers, java.util.Optional.empty());
     }
 
     @Test
@@ -502,8 +565,9 @@ class InstructionLoopTest {
         }
 
         @Override
-        public void apply(SpecificRecord instruction, long offset, ApplyBatch batch) {
-            delegate.apply(instruction, offset, batch);
+        public void apply(SpecificRecord instruction, long offset, SignatureHeaders.Signed signed, byte[] value,
+                              ApplyBatch batch) {
+            delegate.apply(instruction, offset, signed, value, batch);
         }
 
         @Override
