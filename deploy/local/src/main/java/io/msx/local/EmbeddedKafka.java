@@ -47,21 +47,35 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final boolean deleteDataOnClose;
     private final String bootstrapServers;
     private final TcpProxy proxy;
+    private final KafkaSecurity security;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private EmbeddedKafka(KafkaRaftServer server, Path dataDir, boolean deleteDataOnClose, String bootstrapServers,
-                          TcpProxy proxy) {
+                          TcpProxy proxy, KafkaSecurity security) {
         this.server = server;
+        this.security = security;
         this.dataDir = dataDir;
         this.deleteDataOnClose = deleteDataOnClose;
         this.bootstrapServers = bootstrapServers;
         this.proxy = proxy;
     }
 
-    /** Starts a broker with its data in a new temporary directory, deleted on close. */
+    /**
+     * Starts a secured broker ({@link KafkaSecurity}: SASL SCRAM, ACLs) with its data in a new temporary directory,
+     * deleted on close.
+     */
     public static EmbeddedKafka start() {
+        return start(KafkaSecurity.generate());
+    }
+
+    /** Starts a broker without authentication or ACLs (development only), data in a temporary directory. */
+    public static EmbeddedKafka startPlaintext() {
+        return start((KafkaSecurity) null);
+    }
+
+    private static EmbeddedKafka start(KafkaSecurity security) {
         try {
-            return start(Files.createTempDirectory("msx-kafka-"), true);
+            return start(Files.createTempDirectory("msx-kafka-"), true, security);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a data directory for the embedded broker", e);
         }
@@ -73,12 +87,17 @@ public final class EmbeddedKafka implements AutoCloseable {
      * @throws LocalStackException when the broker cannot start or does not answer within 60 s
      */
     public static EmbeddedKafka start(Path dataDir, boolean deleteDataOnClose) {
+        return start(dataDir, deleteDataOnClose, KafkaSecurity.generate());
+    }
+
+    /** As {@link #start(Path, boolean)}; {@code security} null starts it without authentication or ACLs. */
+    public static EmbeddedKafka start(Path dataDir, boolean deleteDataOnClose, KafkaSecurity security) {
         redirectExit();
         LocalStackException last = null;
         for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
             Path attemptDir = dataDir.resolve("attempt-" + attempt);
             try {
-                return startOnce(dataDir, attemptDir, deleteDataOnClose);
+                return startOnce(dataDir, attemptDir, deleteDataOnClose, security);
             } catch (LocalStackException e) {
                 last = e;
                 log.warn("Embedded Kafka broker did not start (attempt {} of {}): {}", attempt, START_ATTEMPTS,
@@ -89,15 +108,19 @@ public final class EmbeddedKafka implements AutoCloseable {
         throw last;
     }
 
-    private static EmbeddedKafka startOnce(Path rootDir, Path logDir, boolean deleteDataOnClose) {
+    private static EmbeddedKafka startOnce(Path rootDir, Path logDir, boolean deleteDataOnClose,
+                                           KafkaSecurity security) {
         int brokerPort = FreePorts.next();
         int controllerPort = FreePorts.next();
         int proxiedPort = FreePorts.next();
         TcpProxy proxy = new TcpProxy(proxiedPort);
         Properties props = brokerProperties(logDir, brokerPort, controllerPort, proxiedPort, proxy.port());
+        if (security != null) {
+            security.applyTo(props, "CONTROLLER", "PLAINTEXT", "PROXIED");
+        }
         Path configFile = writeConfig(logDir, props);
         try {
-            format(configFile);
+            format(configFile, security);
         } catch (RuntimeException e) {
             proxy.close();
             throw e;
@@ -114,14 +137,15 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
         String bootstrap = "127.0.0.1:" + brokerPort;
         proxy.start();
-        EmbeddedKafka kafka = new EmbeddedKafka(server, rootDir, deleteDataOnClose, bootstrap, proxy);
+        EmbeddedKafka kafka = new EmbeddedKafka(server, rootDir, deleteDataOnClose, bootstrap, proxy, security);
         try {
             kafka.awaitReady();
         } catch (RuntimeException e) {
             kafka.close();
             throw e;
         }
-        log.info("Embedded Kafka broker started at {} (KRaft, data in {})", bootstrap, logDir);
+        log.info("Embedded Kafka broker started at {} (KRaft, {}, data in {})", bootstrap,
+                security == null ? "PLAINTEXT without ACLs" : "SASL SCRAM-SHA-512 with ACLs", logDir);
         return kafka;
     }
 
@@ -184,12 +208,16 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
-    private static void format(Path configFile) {
+    private static void format(Path configFile, KafkaSecurity security) {
         ByteArrayOutputStream output = new ByteArrayOutputStream();
         int rc;
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(
+                "format", "--cluster-id", Uuid.randomUuid().toString(), "--config", configFile.toString()));
+        if (security != null) {
+            args.addAll(java.util.List.of("--add-scram", security.scramFormatArgument()));
+        }
         try (PrintStream print = new PrintStream(output, true, StandardCharsets.UTF_8)) {
-            rc = StorageTool.execute(new String[] {
-                "format", "--cluster-id", Uuid.randomUuid().toString(), "--config", configFile.toString()}, print);
+            rc = StorageTool.execute(args.toArray(String[]::new), print);
         }
         if (rc != 0) {
             throw new LocalStackException("formatting the embedded broker's storage failed (exit " + rc + "): "
@@ -199,7 +227,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private void awaitReady() {
         Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.putAll(adminClientProperties());
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) READY_TIMEOUT.toMillis());
         try (Admin admin = Admin.create(p)) {
             int nodes = admin.describeCluster().nodes().get(READY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).size();
@@ -229,6 +257,36 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** {@code host:port} of the PLAINTEXT listener. */
     public String bootstrapServers() {
         return bootstrapServers;
+    }
+
+    /** Whether clients must authenticate (SASL SCRAM) and hold ACLs. */
+    public boolean secured() {
+        return security != null;
+    }
+
+    /** The broker's security, or null when it runs without. */
+    public KafkaSecurity security() {
+        return security;
+    }
+
+    /** Bootstrap servers and the super-user's credentials: what test fixtures and operators' tools connect with. */
+    public Map<String, Object> adminClientProperties() {
+        Map<String, Object> p = new java.util.HashMap<>();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        if (security != null) {
+            p.putAll(security.adminSettings());
+        }
+        return p;
+    }
+
+    /** Bootstrap servers and {@code user}'s credentials (the user must have been created). */
+    public Map<String, Object> clientProperties(String user, String password) {
+        Map<String, Object> p = new java.util.HashMap<>();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        if (security != null) {
+            p.putAll(KafkaSecurity.clientSettings(user, password));
+        }
+        return p;
     }
 
     /** The fault-injection proxy: clients bootstrapped with {@link #proxiedBootstrapServers()} go through it. */

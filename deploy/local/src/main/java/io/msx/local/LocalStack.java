@@ -3,7 +3,18 @@ package io.msx.local;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -79,6 +90,55 @@ public final class LocalStack implements AutoCloseable {
     /** The fault-injection proxy in front of the broker's PROXIED listener. */
     public TcpProxy proxy() {
         return kafka.proxy();
+    }
+
+    /** The broker. */
+    public EmbeddedKafka kafka() {
+        return kafka;
+    }
+
+    /** Bootstrap servers and the super-user's credentials (SASL SCRAM): for fixtures and operators' tools. */
+    public Map<String, Object> adminClientProperties() {
+        return kafka.adminClientProperties();
+    }
+
+    /** As {@link #adminClientProperties()}, through the fault-injection proxy. */
+    public Map<String, Object> proxiedAdminClientProperties() {
+        Map<String, Object> p = new HashMap<>(kafka.adminClientProperties());
+        p.put("bootstrap.servers", proxiedBootstrapServers());
+        return p;
+    }
+
+    /**
+     * The super-user's settings as {@code MSX_*}-style configuration keys (security.protocol, sasl.mechanism,
+     * sasl.jaas.config) to merge into a master's or an agent's configuration; empty on a plaintext broker.
+     */
+    public Map<String, String> adminSecuritySettings() {
+        Map<String, String> p = new HashMap<>();
+        if (kafka.secured()) {
+            kafka.security().adminSettings().forEach((k, v) -> p.put(k, v.toString()));
+        }
+        return p;
+    }
+
+    /**
+     * Creates (or resets) a SCRAM user and returns its password; it holds no ACL yet.
+     *
+     * @throws LocalStackException when the broker refuses
+     */
+    public String createUser(String user) {
+        String password = KafkaSecurity.password();
+        try (Admin admin = Admin.create(adminClientProperties())) {
+            admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(user,
+                    new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), password))).all()
+                    .get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LocalStackException("interrupted while creating user " + user, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new LocalStackException("cannot create user " + user + ": " + e.getMessage(), e);
+        }
+        return password;
     }
 
     /** Base URL of the registry's Confluent-compatible API. */
