@@ -1,6 +1,7 @@
 package io.msx.master.cli;
 
 import io.msx.avro.command.DefectTarget;
+import io.msx.master.KafkaAccess;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -17,12 +18,27 @@ public final class TargetDefectCommand extends SubmittingCommand implements Call
     @Option(names = "--force", description = "Forget the target without telling it (it is unreachable).")
     boolean force;
 
+    @Option(names = "--revoke-credentials", description = "Also remove the target's Kafka user and ACLs once the "
+            + "master accepted the defection (needs security-admin credentials).")
+    boolean revoke;
+
     @Override
     public Integer call() throws Exception {
         CommandSubmitter.Outcome outcome = submit(h -> DefectTarget.newBuilder().setHeader(h).setTarget(target)
                 .setForce(force).build());
         if (outcome.accepted()) {
             out().println(target + "  defected" + (force ? " (forced)" : ""));
+            if (revoke) {
+                try (KafkaAccess access = new KafkaAccess(connection.kafka(), connection.topics())) {
+                    access.revokeTarget(target);
+                } catch (KafkaAccess.KafkaAccessException e) {
+                    err().println("msx: " + target + " is defected, but its Kafka credentials were NOT revoked: "
+                            + e.getMessage() + " (run msx access revoke --target " + target + " as a security "
+                            + "administrator)");
+                    return ExitCodes.FAILED;
+                }
+                out().println(target + "  credentials revoked");
+            }
         }
         return outcome.exitCode();
     }
