@@ -39,6 +39,7 @@ public final class MasterConfig extends MsxClientConfig {
     public static final String ADVERTISED_HOST_CONFIG = "advertised.host";
     public static final String COMMAND_MAX_INSTRUCTIONS_CONFIG = "command.max.instructions";
     public static final String THREAD_REPLACEMENTS_MAX_CONFIG = "stream.thread.replacements.max";
+    public static final String TARGETS_KEY_ACCEPTANCE_CONFIG = "targets.key.acceptance";
 
     public static final ConfigDef CONFIG_DEF = withCommonKeys(new ConfigDef())
             .define(MASTER_ID_CONFIG, ConfigDef.Type.STRING, "master-1", new ConfigDef.NonEmptyString(),
@@ -103,6 +104,12 @@ public final class MasterConfig extends MsxClientConfig {
             .define(THREAD_REPLACEMENTS_MAX_CONFIG, ConfigDef.Type.INT, 10, ConfigDef.Range.atLeast(0),
                     ConfigDef.Importance.LOW, "Stream threads replaced after an unexpected error within 10 "
                             + "minutes before the master gives up (state ERROR, `msx master run` exits 1).")
+            .define(TARGETS_KEY_ACCEPTANCE_CONFIG, ConfigDef.Type.STRING, "manual",
+                    ConfigDef.ValidString.in("manual", "first-use"), ConfigDef.Importance.HIGH,
+                    "How a target's status-signing key (presented in its Enlist) is accepted: manual (by an "
+                            + "operator, msx target accept, or at pre-registration with --key-fingerprint; until "
+                            + "then the target is PENDING and its events change no view) or first-use (the first "
+                            + "key a target presents is accepted; development only).")
             .define(STATUS_PARTITIONS_CONFIG, ConfigDef.Type.INT, 6, ConfigDef.Range.atLeast(1),
                     ConfigDef.Importance.LOW, "Partitions of the status topic when the master creates it.")
             .define(REPLICATION_FACTOR_CONFIG, ConfigDef.Type.SHORT, (short) -1, ConfigDef.Importance.LOW,
@@ -209,6 +216,11 @@ public final class MasterConfig extends MsxClientConfig {
     public String advertisedHost() {
         String host = getString(ADVERTISED_HOST_CONFIG);
         return host.isEmpty() ? httpHost() : host;
+    }
+
+    /** Whether the first key a target presents is accepted without an operator. */
+    public boolean acceptKeysOnFirstUse() {
+        return "first-use".equals(getString(TARGETS_KEY_ACCEPTANCE_CONFIG));
     }
 
     public int commandMaxInstructions() {

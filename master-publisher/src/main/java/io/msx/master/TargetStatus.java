@@ -2,6 +2,11 @@ package io.msx.master;
 
 /** A target's health as the master sees it (SQL Server Agent's Manage Target Servers statuses). */
 public enum TargetStatus {
+    /**
+     * It presented a status-signing key no operator accepted yet (or a new one): its events change no view until
+     * {@code msx target accept} names the key's fingerprint.
+     */
+    PENDING,
     /** Checked in within three polling intervals. */
     NORMAL,
     /** No check-in for three polling intervals. */

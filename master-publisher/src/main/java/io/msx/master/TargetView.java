@@ -31,18 +31,22 @@ import java.util.List;
  * @param instructionsLost instructions that expired from its topic before it read them, since its store was created
  * @param deadLetteredEvents status events Kafka refused for good, kept in its local dead-letter store
  * @param undecodableInstructions records on its topic it could not read, acknowledged FAILED and dead-lettered
+ * @param keyFingerprint the fingerprint of its accepted status-signing key, or null before one is accepted
+ * @param presentedKeyFingerprint the fingerprint of the key it presented last; differs from keyFingerprint while
+ *                   PENDING
  */
 public record TargetView(String name, TargetStatus status, String location, List<String> groups, String agentVersion, String timeZone,
                          int pollingIntervalSeconds, Instant enlistedAt, Instant lastPoll, Instant lastPollReceivedAt,
                          String lastPollTrigger, String lastAnsweredInstructionId, long spoolDepth,
                          boolean spoolFull, Long clockOffsetMillis, Long unreadInstructions, long lastSeq,
                          String epoch, long staleEvents, String resyncReason, long instructionsLost,
-                         long deadLetteredEvents, long undecodableInstructions) {
+                         long deadLetteredEvents, long undecodableInstructions, String keyFingerprint,
+                         String presentedKeyFingerprint) {
 
     public TargetView withUnreadInstructions(Long unread) {
         return new TargetView(name, status, location, groups, agentVersion, timeZone, pollingIntervalSeconds, enlistedAt,
                 lastPoll, lastPollReceivedAt, lastPollTrigger, lastAnsweredInstructionId, spoolDepth, spoolFull,
                 clockOffsetMillis, unread, lastSeq, epoch, staleEvents, resyncReason, instructionsLost,
-                deadLetteredEvents, undecodableInstructions);
+                deadLetteredEvents, undecodableInstructions, keyFingerprint, presentedKeyFingerprint);
     }
 }

@@ -3,6 +3,7 @@ package io.msx.schemas;
 import io.msx.avro.CommandHeader;
 import io.msx.avro.InstructionHeader;
 import io.msx.avro.StatusHeader;
+import io.msx.avro.command.AcceptTarget;
 import io.msx.avro.command.DefectTarget;
 import io.msx.avro.command.DeleteGroup;
 import io.msx.avro.command.DeleteJob;
@@ -53,6 +54,7 @@ public enum MessageFamily {
     /** Operators' requests on msx.commands, answered by a CommandResult. */
     COMMAND("io.msx.avro.command", CommandHeader.getClassSchema(), List.of(ForcePoll.class,
             SetPollingInterval.class, SyncClocks.class, EnlistTarget.class, DefectTarget.class, ResyncTargets.class,
+            AcceptTarget.class,
             UpsertJob.class, DeleteJob.class, StartJob.class, StopJob.class, UpdateGroup.class, DeleteGroup.class)),
     /** The master's instructions on msx.target.&lt;name&gt;. */
     INSTRUCTION("io.msx.avro.instruction", InstructionHeader.getClassSchema(), List.of(PollNow.class,

@@ -43,9 +43,12 @@ public final class TestKeys {
         return Signer.fromFile(MASTER_KEY);
     }
 
-    /** {@code signing.key.file} for a master. */
+    /**
+     * {@code signing.key.file} for a master, and {@code targets.key.acceptance=first-use}: the tests that are not
+     * about key acceptance have their targets' keys accepted as they enlist.
+     */
     public static Map<String, String> masterSettings() {
-        return Map.of("signing.key.file", MASTER_KEY.toString());
+        return Map.of("signing.key.file", MASTER_KEY.toString(), "targets.key.acceptance", "first-use");
     }
 
     /** {@code trusted.keys.file} for an agent. */

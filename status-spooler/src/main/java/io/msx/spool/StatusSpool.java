@@ -68,7 +68,8 @@ public final class StatusSpool implements StatusOutbox {
     private long nextSeq;
 
     private StatusSpool(String name, StatusSpoolConfig config, Clock clock, MeterRegistry meters,
-                        Producer<byte[], byte[]> producer, String topic, DirectoryLock lock, SpoolStore store) {
+                        Producer<byte[], byte[]> producer, String topic, DirectoryLock lock, SpoolStore store,
+                        RecordSigner signer) {
         this.name = name;
         this.config = config;
         this.clock = clock;
@@ -98,7 +99,7 @@ public final class StatusSpool implements StatusOutbox {
                         depth.decrementAndGet();
                         bytes.addAndGet(-event.size());
                     }
-                }, e -> fail("relay failed: " + e, e));
+                }, e -> fail("relay failed: " + e, e), signer);
         relayRef[0] = relay;
         this.writer = new SpoolWriter(store, config.appendQueueSize(), new SpoolWriter.Listener() {
             @Override
@@ -182,6 +183,15 @@ public final class StatusSpool implements StatusOutbox {
      */
     public static StatusSpool open(String name, StatusSpoolConfig config, Map<String, Object> kafka, String topic,
                                    Clock clock, MeterRegistry meters) {
+        return open(name, config, kafka, topic, clock, meters, RecordSigner.NONE);
+    }
+
+    /**
+     * As {@link #open(String, StatusSpoolConfig, Map, String, Clock, MeterRegistry)}, every event signed by
+     * {@code signer} as it is sent.
+     */
+    public static StatusSpool open(String name, StatusSpoolConfig config, Map<String, Object> kafka, String topic,
+                                   Clock clock, MeterRegistry meters, RecordSigner signer) {
         Duration delivery = config.deliveryTimeout();
         Map<String, Object> p = new HashMap<>(kafka);
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "msx-spool-" + name);
@@ -193,13 +203,20 @@ public final class StatusSpool implements StatusOutbox {
         p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) delivery.toMillis());
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, delivery.toMillis());
         return open(name, config, () -> new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer()),
-                topic, clock, meters);
+                topic, clock, meters, signer);
     }
 
     /** As {@link #open(String, StatusSpoolConfig, String, String, Clock, MeterRegistry)}, with a given producer. */
     public static StatusSpool open(String name, StatusSpoolConfig config,
                                    java.util.function.Supplier<Producer<byte[], byte[]>> producer, String topic,
                                    Clock clock, MeterRegistry meters) {
+        return open(name, config, producer, topic, clock, meters, RecordSigner.NONE);
+    }
+
+    /** As {@link #open(String, StatusSpoolConfig, java.util.function.Supplier, String, Clock, MeterRegistry)}, signed. */
+    public static StatusSpool open(String name, StatusSpoolConfig config,
+                                   java.util.function.Supplier<Producer<byte[], byte[]>> producer, String topic,
+                                   Clock clock, MeterRegistry meters, RecordSigner signer) {
         DirectoryLock lock = DirectoryLock.acquire(config.dir());
         SpoolStore store;
         try {
@@ -210,7 +227,7 @@ public final class StatusSpool implements StatusOutbox {
         }
         StatusSpool spool;
         try {
-            spool = new StatusSpool(name, config, clock, meters, producer.get(), topic, lock, store);
+            spool = new StatusSpool(name, config, clock, meters, producer.get(), topic, lock, store, signer);
         } catch (RuntimeException e) {
             store.close();
             lock.close();

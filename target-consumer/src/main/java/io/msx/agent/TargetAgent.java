@@ -25,6 +25,10 @@ import io.msx.agent.internal.AgentStore;
 import io.msx.agent.internal.CheckInScheduler;
 import io.msx.agent.internal.InstructionApplier;
 import io.msx.agent.internal.InstructionGuard;
+import io.msx.security.Ed25519Keys;
+import io.msx.security.SignatureHeaders;
+import io.msx.security.Signer;
+import io.msx.security.StatusSignatures;
 import io.msx.agent.internal.InstructionLoop;
 import io.msx.agent.internal.JobExecutor;
 import io.msx.agent.internal.JobInventory;
@@ -98,6 +102,9 @@ public final class TargetAgent implements AutoCloseable {
     private final TargetAgentConfig config;
     private final Clock clock;
     private final InstructionGuard guard;
+    /** File name of the status-signing key created in the data directory when signing.key.file is not set. */
+    public static final String STATUS_KEY_FILE = "target-signing.key";
+    private volatile Signer statusSigner;
     private final MeterRegistry meters;
     private final String name;
     private final AtomicReference<State> state = new AtomicReference<>(State.CREATED);
@@ -181,8 +188,10 @@ public final class TargetAgent implements AutoCloseable {
         transition(State.CREATED, State.RUNNING);
         SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistry());
         MsxCodec codec = MsxCodec.of(registry, true, config.decodeLimits());
+        statusSigner = statusSigner();
         spool = StatusSpool.open(name, config.spool(AgentStore.COLUMN_FAMILIES), config.kafkaClientProperties(),
-                config.topics().status(), clock, meters);
+                config.topics().status(), clock, meters, (key, value, headers) -> SignatureHeaders.write(headers,
+                        statusSigner.keyId(), StatusSignatures.sign(statusSigner, key, value), null));
         AgentStore store = new AgentStore(spool);
         AgentMeta meta = new AgentMeta(spool);
         if (meta.defected().isPresent()) {
@@ -273,8 +282,31 @@ public final class TargetAgent implements AutoCloseable {
                 .setTimeZone(config.timeZone().getId())
                 .setPollingIntervalSeconds((int) agentState.pollInterval().toSeconds())
                 .setCapabilities(List.of("force-poll", "set-poll-interval", "sync-time", "os-process-jobs",
-                        "cron-schedules", "installation-epoch"))
+                        "cron-schedules", "installation-epoch", "signed-instructions", "signed-status"))
+                .setPublicKey(java.nio.ByteBuffer.wrap(Ed25519Keys.publicKeyDer(statusSigner.publicKey())))
                 .build(), List.of(), Priority.RESERVED);
+    }
+
+    /**
+     * The key this target signs its status events with: {@code signing.key.file}, or one created in the data
+     * directory at install (a new data directory is a new key, which the master must accept again).
+     */
+    private Signer statusSigner() {
+        java.nio.file.Path file = config.signingKeyFile();
+        try {
+            Signer signer = file != null ? Signer.fromFile(file)
+                    : new Signer(Ed25519Keys.readOrCreate(config.dataDir().resolve(STATUS_KEY_FILE)));
+            log.info("Target agent {}: status events signed with key {}", name, signer.keyId());
+            return signer;
+        } catch (io.msx.security.KeyFileException e) {
+            throw new TargetAgentException("target " + name + ": its signing key: " + e.getMessage(), e);
+        }
+    }
+
+    /** The fingerprint of the key this target signs its status events with (known once started). */
+    public String statusKeyFingerprint() {
+        Signer signer = statusSigner;
+        return signer == null ? null : signer.keyId();
     }
 
     /** The offset this target's consumer group committed, or null when none or the broker does not answer now. */

@@ -1,5 +1,6 @@
 package io.msx.spool.internal;
 
+import io.msx.spool.RecordSigner;
 import io.msx.RetryPolicy;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -67,6 +68,7 @@ public final class SpoolRelay implements Runnable {
     private final Condition work = lock.newCondition();
     private final Condition progress = lock.newCondition();
     private boolean pending;
+    private final RecordSigner signer;
     private volatile boolean stopping;
     private volatile long oldestAppendedAt = -1;
     private long failingSince = -1;
@@ -77,8 +79,9 @@ public final class SpoolRelay implements Runnable {
 
     public SpoolRelay(SpoolStore store, Producer<byte[], byte[]> producer, String topic, int batchSize,
                       RetryPolicy retry, long deadLetterMaxBytes, int deadLetterValueMaxBytes, SpoolMetrics metrics,
-                      Clock clock, Listener listener, Consumer<RuntimeException> onFatal) {
+                      Clock clock, Listener listener, Consumer<RuntimeException> onFatal, RecordSigner signer) {
         this.store = store;
+        this.signer = signer;
         this.producer = producer;
         this.topic = topic;
         this.batchSize = batchSize;
@@ -174,7 +177,9 @@ public final class SpoolRelay implements Runnable {
             for (SpooledEvent event : batch) {
                 Future<RecordMetadata> future;
                 try {
-                    future = producer.send(new ProducerRecord<>(topic, event.key(), event.value()));
+                    ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, event.key(), event.value());
+                    signer.sign(event.key(), event.value(), record.headers());
+                    future = producer.send(record);
                 } catch (InterruptException e) {
                     throw e;
                 } catch (KafkaException e) {

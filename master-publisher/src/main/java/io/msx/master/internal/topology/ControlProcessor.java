@@ -297,7 +297,7 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
         } else if (message.value() instanceof DefectNotice && existing != null && existing.enlisted()) {
             log.info("Target {} reports it defected: no longer enlisted", target);
             Registration defected = new Registration(target, existing.location(), List.of(),
-                    existing.registeredAt(), existing.epoch(), true);
+                    existing.registeredAt(), existing.epoch(), true, null);
             registrations.put(defected);
             forward(viewEvent(record, ViewEvent.registered(defected)));
         }
@@ -324,11 +324,13 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
                 log.warn("Target {} cannot enlist: {}", target, e.getMessage());
                 return;
             }
-            next = new Registration(target, location, List.of(), at, epoch, false);
+            next = new Registration(target, location, List.of(), at, epoch, false,
+                    existing == null ? null : existing.keyFingerprint());
             log.info("Target {} enlisted (agent {}, zone {})", target, enlist.getAgentVersion(),
                     enlist.getTimeZone());
         } else {
-            next = new Registration(target, location, existing.groups(), existing.registeredAt(), epoch, false);
+            next = new Registration(target, location, existing.groups(), existing.registeredAt(), epoch, false,
+                    existing.keyFingerprint());
             if (next.equals(existing)) {
                 return;
             }

@@ -64,7 +64,8 @@ public final class MasterTopology {
     /** What the processors need besides their stores. Thread-safe. */
     public record Context(Topics topics, MsxCodec codec, TopicAdmin admin, RecordLimit limit, MasterMetrics metrics,
                           int historyRuns, Duration historyRetention, int downloadsPerTarget,
-                          int maxInstructionsPerCommand, Duration retryFor, Signer signer) {
+                          int maxInstructionsPerCommand, Duration retryFor, Signer signer,
+                          boolean acceptKeysOnFirstUse) {
 
         /**
          * Settings of the stores' changelogs (compacted by Kafka Streams): records as large as the master writes to

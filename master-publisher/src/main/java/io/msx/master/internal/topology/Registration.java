@@ -15,12 +15,23 @@ import java.util.List;
  * @param epoch        the installation that last enlisted, or null before one did
  * @param defected     whether it was defected; it stays so for this epoch (its Enlists are ignored) until another
  *                     installation enlists
+ * @param keyFingerprint the fingerprint of the status-signing key an operator approved for it (pre-registration or
+ *                     {@code msx target accept}), or null
  */
 public record Registration(String target, String location, List<String> groups, Instant registeredAt, String epoch,
-                           boolean defected) {
+                           boolean defected, String keyFingerprint) {
 
     public Registration {
         groups = groups == null ? List.of() : List.copyOf(groups);
+    }
+
+    public Registration(String target, String location, List<String> groups, Instant registeredAt, String epoch,
+                        boolean defected) {
+        this(target, location, groups, registeredAt, epoch, defected, null);
+    }
+
+    public Registration withKeyFingerprint(String fingerprint) {
+        return new Registration(target, location, groups, registeredAt, epoch, defected, fingerprint);
     }
 
     public boolean enlisted() {
@@ -28,6 +39,6 @@ public record Registration(String target, String location, List<String> groups, 
     }
 
     public Registration withGroups(List<String> newGroups) {
-        return new Registration(target, location, newGroups, registeredAt, epoch, defected);
+        return new Registration(target, location, newGroups, registeredAt, epoch, defected, keyFingerprint);
     }
 }

@@ -173,6 +173,9 @@ public final class StatusRules {
 
     /** Its status at {@code now} (master clock). */
     public static TargetStatus status(TargetState s, Instant now) {
+        if (s.presentedKey != null && !s.presentedKey.equals(s.acceptedKey)) {
+            return TargetStatus.PENDING;
+        }
         if (s.spoolFull) {
             return TargetStatus.BLOCKED;
         }
@@ -193,6 +196,11 @@ public final class StatusRules {
                 s.pollingIntervalSeconds, s.enlistedAt, s.lastPoll, s.lastPollReceivedAt, s.lastPollTrigger,
                 s.lastAnsweredInstructionId, s.spoolDepth, s.spoolFull, s.clockOffsetMillis, unread, s.lastSeq,
                 s.epoch, s.staleEvents, s.resyncReason, s.instructionsLost, s.deadLetteredEvents,
-                s.undecodableInstructions);
+                s.undecodableInstructions, fingerprint(s.acceptedKey), fingerprint(s.presentedKey));
+    }
+
+    private static String fingerprint(String keyBase64) {
+        return keyBase64 == null ? null : io.msx.security.Ed25519Keys.fingerprint(io.msx.security.Ed25519Keys
+                .publicKeyFromDer(java.util.Base64.getDecoder().decode(keyBase64)));
     }
 }

@@ -21,6 +21,15 @@ public final class TargetState {
     public List<String> groups = new ArrayList<>();
     public Instant registeredAt;
 
+    /** The status-signing key the target presented in its last Enlist (base64 of the X.509 DER), or null. */
+    public String presentedKey;
+    /** The key its status events must be signed with (base64 DER); null until one is accepted. */
+    public String acceptedKey;
+    /** The fingerprint an operator approved (registration), or null. */
+    public String approvedFingerprint;
+    /** The last Enlist signed by a key not accepted yet (the record value, base64): applied once it is accepted. */
+    public String heldEnlist;
+
     /** The current installation; null before the first event. */
     public String epoch;
     /** The installation before the current one, to see two installations alternate. */

@@ -12,6 +12,9 @@ import io.msx.avro.status.JobOutcome;
 import io.msx.schemas.Decoded;
 import io.msx.schemas.MessageFamily;
 import io.msx.schemas.SchemaRegistryException;
+import io.msx.security.Ed25519Keys;
+import io.msx.security.SignatureHeaders;
+import io.msx.security.StatusSignatures;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -27,6 +30,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 
@@ -118,10 +122,25 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
         }
         TargetState state = get(target);
         if (state == null && !(event instanceof Enlist)) {
-            return; // never enlisted: nothing to update
+            throw new IllegalArgumentException("status event of '" + target + "', which never enlisted: its "
+                    + "signature cannot be checked");
         }
         if (state == null) {
             state = new TargetState(target);
+        }
+        if (event instanceof Enlist enlist) {
+            if (!keyOfEnlist(record, state, enlist)) {
+                states.put(target, JsonStore.write(state));
+                return;
+            }
+        } else {
+            String refusal = state.acceptedKey == null ? "the status-signing key of '" + target + "' is not "
+                    + "accepted yet (msx target accept " + target + ")" : StatusSignatures.refusal(
+                    Ed25519Keys.publicKeyFromDer(Base64.getDecoder().decode(state.acceptedKey)),
+                    SignatureHeaders.read(record.headers()), record.key(), record.value());
+            if (refusal != null) {
+                throw new IllegalArgumentException(refusal);
+            }
         }
         if (state.defected && !(event instanceof Enlist)) {
             if (event instanceof InstructionAck ack) {
@@ -155,6 +174,93 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
             }
         }
         states.put(target, JsonStore.write(state));
+    }
+
+    /**
+     * Checks an Enlist's signature with the key it presents, and decides that key: accepted at once when an operator
+     * approved its fingerprint, or on first use where the master is so configured; otherwise the Enlist is held (and
+     * dead-lettered with the reason) until an operator accepts the key.
+     *
+     * @return whether the Enlist is applied now
+     * @throws IllegalArgumentException (dead-lettered) when it presents no key or is not signed by the key it presents
+     */
+    private boolean keyOfEnlist(Record<byte[], byte[]> record, TargetState state, Enlist enlist) {
+        if (enlist.getPublicKey() == null) {
+            throw new IllegalArgumentException("Enlist of '" + state.name + "' presents no status-signing key (an "
+                    + "agent older than signed status events)");
+        }
+        byte[] der = new byte[enlist.getPublicKey().remaining()];
+        enlist.getPublicKey().duplicate().get(der);
+        var key = Ed25519Keys.publicKeyFromDer(der);
+        String refusal = StatusSignatures.refusal(key, SignatureHeaders.read(record.headers()), record.key(),
+                record.value());
+        if (refusal != null) {
+            throw new IllegalArgumentException("Enlist of '" + state.name + "': " + refusal);
+        }
+        String presented = Base64.getEncoder().encodeToString(der);
+        state.presentedKey = presented;
+        if (presented.equals(state.acceptedKey)) {
+            state.heldEnlist = null;
+            return true;
+        }
+        String fingerprint = Ed25519Keys.fingerprint(key);
+        if (fingerprint.equals(state.approvedFingerprint)
+                || (state.acceptedKey == null && deps.acceptKeysOnFirstUse())) {
+            log.info("Target {}: status-signing key {} accepted ({})", state.name, fingerprint,
+                    fingerprint.equals(state.approvedFingerprint) ? "approved by an operator" : "first use");
+            state.acceptedKey = presented;
+            state.heldEnlist = null;
+            return true;
+        }
+        state.heldEnlist = Base64.getEncoder().encodeToString(record.value());
+        deadLetter(record, "the status-signing key " + fingerprint + " presented by '" + state.name + "' is not "
+                + "accepted: its events change no view until an operator accepts it (msx target accept "
+                + state.name + ")");
+        return false;
+    }
+
+    /**
+     * After an operator approved a fingerprint: when the key the target presented has it, it is accepted and the
+     * Enlist held back is applied now.
+     */
+    private void acceptApproved(Record<byte[], byte[]> record, TargetState state) {
+        if (state.presentedKey == null || state.presentedKey.equals(state.acceptedKey)
+                || state.approvedFingerprint == null) {
+            return;
+        }
+        String presented = Ed25519Keys.fingerprint(Ed25519Keys.publicKeyFromDer(
+                Base64.getDecoder().decode(state.presentedKey)));
+        if (!presented.equals(state.approvedFingerprint)) {
+            log.warn("Target {}: the approved key {} is not the one it presents ({}): still pending", state.name,
+                    state.approvedFingerprint, presented);
+            return;
+        }
+        log.info("Target {}: status-signing key {} accepted by an operator", state.name, presented);
+        state.acceptedKey = state.presentedKey;
+        String held = state.heldEnlist;
+        state.heldEnlist = null;
+        states.put(state.name, JsonStore.write(state));
+        if (held != null) {
+            byte[] value = Base64.getDecoder().decode(held);
+            Decoded decoded = deps.retrying("decoding the held Enlist of " + state.name, () -> deps.codec()
+                    .decode(MessageFamily.STATUS, deps.topics().status(), value));
+            if (decoded instanceof Decoded.Message message) {
+                applyAccepted(record.withKey(state.name.getBytes(StandardCharsets.UTF_8)).withValue(value),
+                        message.value());
+            }
+        }
+    }
+
+    /** Applies an event whose signature was checked already (a held Enlist). */
+    private void applyAccepted(Record<byte[], byte[]> record, SpecificRecord event) {
+        StatusHeader header = MessageFamily.STATUS.header(event);
+        TargetState state = get(header.getTarget());
+        Instant now = now();
+        if (StatusRules.apply(state, event, header, now) == StatusRules.Applied.FRESH) {
+            context.forward(record.withValue(new Outgoing(deps.controlTopic(), record.value()))
+                    .withHeaders(new RecordHeaders()).withTimestamp(context.currentSystemTimeMs()));
+        }
+        states.put(state.name, JsonStore.write(state));
     }
 
     /** A ResyncTargets command for the target, on the commands topic: the same path as an operator's. */
@@ -192,6 +298,7 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
                 state.location = r.location() != null ? r.location() : state.location;
                 state.groups = r.groups();
                 state.registeredAt = r.registeredAt();
+                state.approvedFingerprint = r.keyFingerprint();
             }
             case POSTED -> {
                 downloads.posted(state, event);
@@ -208,6 +315,9 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
             }
         }
         states.put(event.target(), JsonStore.write(state));
+        if (event.type() == ViewEvent.Type.REGISTERED) {
+            acceptApproved(record, state);
+        }
     }
 
     private TargetState get(String target) {

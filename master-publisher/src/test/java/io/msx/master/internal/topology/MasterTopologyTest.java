@@ -52,6 +52,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import io.msx.security.Ed25519Keys;
 import io.msx.security.InstructionSignatures;
 import io.msx.security.SignatureHeaders;
+import io.msx.security.StatusSignatures;
 import io.msx.security.TrustedKeys;
 import io.msx.security.Signer;
 import org.apache.kafka.streams.StreamsConfig;
@@ -85,6 +86,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 class MasterTopologyTest {
 
     private static final Signer SIGNER = new Signer(Ed25519Keys.generate());
+    private final Map<String, Signer> targetKeys = new HashMap<>();
+    /** Whether the master under test accepts a target's first key (targets.key.acceptance=first-use). */
+    private boolean firstUse = true;
 
     private static final Instant T0 = Instant.parse("2030-01-01T00:00:00Z");
     private static final Topics TOPICS = Topics.defaults();
@@ -188,6 +192,71 @@ class MasterTopologyTest {
                 Registration::location).containsExactly(true, "e1", "rack-7");
         assertThat(state("t1")).extracting("registered", "defected", "epoch", "location")
                 .containsExactly(true, false, "e1", "rack-7");
+    }
+
+    @Test
+    void shouldDeadLetterAnEventSignedWithAnotherTargetsKeyAndChangeNoView() {
+        start();
+        enlistAll("t1", "t2");
+        status("t2", checkIn("t2", "e1", 2, 5));
+        byte[] before = stateBytes("t2");
+
+        // t1's agent (or whoever holds its key) claims to be t2
+        statusSignedBy("t2", checkIn("t2", "e1", 3, 99), targetKey("t1"));
+        // and t2's event altered after it was signed
+        statusSignedBy("t2", checkIn("t2", "e1", 4, 42), new Signer(Ed25519Keys.generate()));
+
+        assertThat(stateBytes("t2")).isEqualTo(before);
+        assertThat(records(Topics.deadLetter(TOPICS.status()))).hasSize(2).allSatisfy(r ->
+                assertThat(new String(r.headers().lastHeader(DeadLetters.REASON_HEADER).value(),
+                        StandardCharsets.UTF_8)).contains("not the target's accepted key"));
+    }
+
+    @Test
+    void shouldKeepANewTargetPendingUntilAnOperatorAcceptsItsKeyThenApplyItsEnlist() {
+        firstUse = false;
+        start();
+        status("t1", enlist("t1", "e1", 1, "rack-1"));
+        status("t1", checkIn("t1", "e1", 2, 5));
+
+        assertThat(targetStatus("t1")).isEqualTo(TargetStatus.PENDING);
+        assertThat(state("t1").registered).as("not registered while pending").isFalse();
+        assertThat(state("t1").spoolDepth).as("its check-in changed nothing").isZero();
+        assertThat(records(CONTROL)).as("the Enlist is held back").isEmpty();
+        assertThat(records(Topics.deadLetter(TOPICS.status()))).hasSize(2);
+
+        CommandResult wrong = command(accept("t1", "SHA256:not-its-key"));
+        assertThat(wrong.getStatus()).isEqualTo(CommandStatus.ACCEPTED);
+        assertThat(targetStatus("t1")).as("another key approved: still pending").isEqualTo(TargetStatus.PENDING);
+
+        CommandResult right = command(accept("t1", targetKey("t1").keyId()));
+        assertThat(right.getStatus()).isEqualTo(CommandStatus.ACCEPTED);
+        assertThat(state("t1").acceptedKey).isEqualTo(state("t1").presentedKey);
+        assertThat(registration("t1")).extracting(Registration::enlisted, Registration::epoch,
+                Registration::location).as("the held Enlist applied").containsExactly(true, "e1", "rack-1");
+        status("t1", checkIn("t1", "e1", 3, 7));
+        assertThat(state("t1").spoolDepth).isEqualTo(7);
+        assertThat(targetStatus("t1")).isNotEqualTo(TargetStatus.PENDING);
+    }
+
+    @Test
+    void shouldAcceptAPreRegisteredTargetsKeyAtOnceWhenItsFingerprintWasGiven() {
+        firstUse = false;
+        start();
+        assertThat(command(io.msx.avro.command.EnlistTarget.newBuilder().setHeader(commandHeader()).setTarget("t1")
+                .setKeyFingerprint(targetKey("t1").keyId()).build()).getStatus()).isEqualTo(CommandStatus.ACCEPTED);
+
+        status("t1", enlist("t1", "e1", 1, null));
+        status("t2", enlist("t2", "e1", 1, null));
+
+        assertThat(state("t1").acceptedKey).isNotNull();
+        assertThat(targetStatus("t1")).isNotEqualTo(TargetStatus.PENDING);
+        assertThat(targetStatus("t2")).as("not pre-registered").isEqualTo(TargetStatus.PENDING);
+    }
+
+    private static io.msx.avro.command.AcceptTarget accept(String target, String fingerprint) {
+        return io.msx.avro.command.AcceptTarget.newBuilder().setHeader(commandHeader()).setTarget(target)
+                .setKeyFingerprint(fingerprint).build();
     }
 
     @Test
@@ -387,7 +456,7 @@ class MasterTopologyTest {
     private void start(int historyRuns, Duration historyRetention, int downloadsPerTarget, RecordLimit limit,
                        int maxInstructions) {
         MasterTopology.Context context = new MasterTopology.Context(TOPICS, codec, topicAdmin(), limit, metrics,
-                historyRuns, historyRetention, downloadsPerTarget, maxInstructions, Duration.ZERO, SIGNER);
+                historyRuns, historyRetention, downloadsPerTarget, maxInstructions, Duration.ZERO, SIGNER, firstUse);
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "master-topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -447,10 +516,28 @@ class MasterTopologyTest {
         return results.get(0);
     }
 
+    /** Pipes the event in, signed with the key of the target it claims to be (an Enlist presents that key). */
     private void status(String key, SpecificRecord event) {
         StatusHeader header = MessageFamily.STATUS.header(event);
-        status.pipeInput(new TestRecord<>(key.getBytes(StandardCharsets.UTF_8), codec.encode(event),
-                header.getOccurredAt()));
+        statusSignedBy(key, event, targetKey(header.getTarget()));
+    }
+
+    private Signer targetKey(String target) {
+        return targetKeys.computeIfAbsent(target, t -> new Signer(Ed25519Keys.generate()));
+    }
+
+    private void statusSignedBy(String key, SpecificRecord event, Signer signer) {
+        StatusHeader header = MessageFamily.STATUS.header(event);
+        if (event instanceof Enlist enlist && enlist.getPublicKey() == null) {
+            event = Enlist.newBuilder(enlist).setPublicKey(java.nio.ByteBuffer.wrap(Ed25519Keys.publicKeyDer(
+                    signer.publicKey()))).build();
+        }
+        byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
+        byte[] value = codec.encode(event);
+        org.apache.kafka.common.header.internals.RecordHeaders headers =
+                new org.apache.kafka.common.header.internals.RecordHeaders();
+        SignatureHeaders.write(headers, signer.keyId(), StatusSignatures.sign(signer, keyBytes, value), null);
+        status.pipeInput(new TestRecord<>(keyBytes, value, headers, header.getOccurredAt()));
     }
 
     private List<TestRecord<byte[], byte[]>> records(String topic) {

@@ -4,6 +4,7 @@ import io.msx.avro.CommandHeader;
 import io.msx.avro.command.DefectTarget;
 import io.msx.avro.command.DeleteGroup;
 import io.msx.avro.command.DeleteJob;
+import io.msx.avro.command.AcceptTarget;
 import io.msx.avro.command.EnlistTarget;
 import io.msx.avro.command.ForcePoll;
 import io.msx.avro.command.ResyncTargets;
@@ -42,6 +43,7 @@ public final class CommandHandlers {
         add(DeleteGroup.class, new DeleteGroupHandler(fleet));
         add(ResyncTargets.class, new ResyncHandler(fleet));
         add(DefectTarget.class, new DefectHandler(fleet));
+        add(AcceptTarget.class, new AcceptTargetHandler(fleet));
         add(EnlistTarget.class, new EnlistTargetHandler(fleet));
     }
 

@@ -45,9 +45,11 @@ final class EnlistTargetHandler implements CommandHandler<EnlistTarget> {
         String location = enlist.getLocation() != null ? enlist.getLocation()
                 : existing == null ? null : existing.location();
         plan.newTarget(target);
+        String fingerprint = enlist.getKeyFingerprint() != null ? enlist.getKeyFingerprint()
+                : existing == null ? null : existing.keyFingerprint();
         plan.register(new Registration(target, location, newGroups,
                 existing == null ? plan.now() : existing.registeredAt(), existing == null ? null : existing.epoch(),
-                false));
+                false, fingerprint));
         return plan.accept();
     }
 }
