@@ -40,6 +40,7 @@ public final class MasterConfig extends MsxClientConfig {
     public static final String COMMAND_MAX_INSTRUCTIONS_CONFIG = "command.max.instructions";
     public static final String THREAD_REPLACEMENTS_MAX_CONFIG = "stream.thread.replacements.max";
     public static final String TARGETS_KEY_ACCEPTANCE_CONFIG = "targets.key.acceptance";
+    public static final String COMMANDS_REQUIRE_IDENTITY_CONFIG = "commands.require.identity";
 
     public static final ConfigDef CONFIG_DEF = withCommonKeys(new ConfigDef())
             .define(MASTER_ID_CONFIG, ConfigDef.Type.STRING, "master-1", new ConfigDef.NonEmptyString(),
@@ -104,6 +105,11 @@ public final class MasterConfig extends MsxClientConfig {
             .define(THREAD_REPLACEMENTS_MAX_CONFIG, ConfigDef.Type.INT, 10, ConfigDef.Range.atLeast(0),
                     ConfigDef.Importance.LOW, "Stream threads replaced after an unexpected error within 10 "
                             + "minutes before the master gives up (state ERROR, `msx master run` exits 1).")
+            .define(COMMANDS_REQUIRE_IDENTITY_CONFIG, ConfigDef.Type.BOOLEAN, false, ConfigDef.Importance.HIGH,
+                    "Reject commands that carry no verified identity: a signature of an operator key in "
+                            + "trusted.keys.file (msx --signing-key-file), or the master's own for commands posted "
+                            + "through its REST API. Either way the result's issuedBy names the verified issuer; "
+                            + "unsigned commands show as unverified:<claimed name>.")
             .define(TARGETS_KEY_ACCEPTANCE_CONFIG, ConfigDef.Type.STRING, "manual",
                     ConfigDef.ValidString.in("manual", "first-use"), ConfigDef.Importance.HIGH,
                     "How a target's status-signing key (presented in its Enlist) is accepted: manual (by an "
@@ -216,6 +222,10 @@ public final class MasterConfig extends MsxClientConfig {
     public String advertisedHost() {
         String host = getString(ADVERTISED_HOST_CONFIG);
         return host.isEmpty() ? httpHost() : host;
+    }
+
+    public boolean commandsRequireIdentity() {
+        return getBoolean(COMMANDS_REQUIRE_IDENTITY_CONFIG);
     }
 
     /** Whether the first key a target presents is accepted without an operator. */

@@ -123,7 +123,8 @@ public final class MasterPublisher implements AutoCloseable {
         MasterTopology.Context context = new MasterTopology.Context(topics, codec, admin,
                 RecordLimit.of(config.targetTopicMaxMessageBytes(), maxRequestSize), metrics,
                 config.historyRunsPerJob(), config.historyRetention(), config.downloadsPerTarget(),
-                config.commandMaxInstructions(), RETRY_IN_TASK, signer(), config.acceptKeysOnFirstUse());
+                config.commandMaxInstructions(), RETRY_IN_TASK, signer(), config.acceptKeysOnFirstUse(),
+                config.trustedKeys(), config.commandsRequireIdentity());
 
         unread = new UnreadInstructions(admin, topics, name -> TargetAgent.consumerGroup(topics.prefix(), name),
                 clock, metrics);

@@ -40,7 +40,7 @@ final class CommandSubmitter {
         Optional<CommandResult> result;
         try (CommandClient client = new CommandClient(connection.kafka(), connection.registry(),
                 connection.topics())) {
-            result = client.submit(built, timeout);
+            result = client.signWith(connection.signer()).submit(built, timeout);
         }
         if (result.isEmpty()) {
             err.println("msx: no answer from the master within " + timeout.toSeconds() + " s (is `msx master run` "

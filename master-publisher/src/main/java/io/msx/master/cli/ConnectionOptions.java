@@ -41,6 +41,16 @@ public final class ConnectionOptions {
                     + "MSX_SASL_JAAS_CONFIG).")
     Path commandConfig;
 
+    @Option(names = "--signing-key-file", paramLabel = "FILE", defaultValue = "${env:MSX_SIGNING_KEY_FILE}",
+            description = "Operator's Ed25519 private key (msx keys generate): commands are signed with it, and the "
+                    + "master records its fingerprint as who issued them (env MSX_SIGNING_KEY_FILE).")
+    Path signingKeyFile;
+
+    /** The operator's signer, or null when no key is configured. */
+    io.msx.security.Signer signer() {
+        return signingKeyFile == null ? null : io.msx.security.Signer.fromFile(signingKeyFile);
+    }
+
     /** Settings for the Kafka clients: the bootstrap servers and the security keys from the file and environment. */
     Map<String, Object> kafka() {
         return CliKafkaConfig.load(bootstrapServers, commandConfig, System.getenv()).kafkaClientProperties();

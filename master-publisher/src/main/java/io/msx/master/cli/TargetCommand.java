@@ -6,6 +6,7 @@ import picocli.CommandLine.Command;
 @Command(name = "target", description = "Manage target servers.",
         subcommands = {TargetListCommand.class, TargetShowCommand.class, TargetPollCommand.class,
                 TargetSetPollCommand.class, TargetSyncTimeCommand.class, TargetEnlistCommand.class,
-                TargetDefectCommand.class, TargetResyncCommand.class, TargetCredentialsCommand.class})
+                TargetDefectCommand.class, TargetResyncCommand.class, TargetCredentialsCommand.class,
+                TargetAcceptCommand.class})
 public final class TargetCommand {
 }

@@ -20,10 +20,15 @@ public final class TargetEnlistCommand extends SubmittingCommand implements Call
     @Option(names = "--group", description = "Groups the target joins (their jobs are posted to it).")
     java.util.List<String> groups = java.util.List.of();
 
+    @Option(names = "--key-fingerprint", paramLabel = "SHA256:...", description = "Fingerprint of the "
+            + "status-signing key the target will present (its agent logs it; msx keys generate prints it for a "
+            + "signing.key.file): accepted at once when it enlists.")
+    String keyFingerprint;
+
     @Override
     public Integer call() throws Exception {
         CommandSubmitter.Outcome outcome = submit(h -> EnlistTarget.newBuilder().setHeader(h).setTarget(target)
-                .setLocation(location).setGroups(groups).build());
+                .setLocation(location).setGroups(groups).setKeyFingerprint(keyFingerprint).build());
         if (outcome.accepted()) {
             out().println(target + "  enlisted");
         }

@@ -15,6 +15,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.avro.specific.SpecificRecord;
+import io.msx.security.CommandSignatures;
+import io.msx.security.Signer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -41,6 +43,7 @@ public final class CommandClient implements AutoCloseable {
     private final KafkaConsumer<String, byte[]> consumer;
     private final MsxCodec codec;
     private final AvroCodec<CommandResult> results;
+    private Signer signer;
 
     public CommandClient(String bootstrapServers, SchemaRegistry registry, Topics topics) {
         this(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers), registry, topics);
@@ -66,6 +69,12 @@ public final class CommandClient implements AutoCloseable {
         this.results = AvroCodec.of(CommandResult.class, codec);
     }
 
+    /** Signs every command with an operator's key: the master records its fingerprint as who issued it. */
+    public CommandClient signWith(Signer operatorKey) {
+        this.signer = operatorKey;
+        return this;
+    }
+
     /**
      * Publishes {@code command} (a record of the {@link MessageFamily#COMMAND} family, e.g. a ForcePoll) and waits
      * for its result.
@@ -88,7 +97,12 @@ public final class CommandClient implements AutoCloseable {
         partitions.forEach(consumer::position); // fix the start before the command can be answered
         String id = header.getCommandId().toString();
         try {
-            producer.send(new ProducerRecord<>(topics.commands(), id, codec.encode(command)))
+            byte[] value = codec.encode(command);
+            ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.commands(), id, value);
+            if (signer != null) {
+                CommandSignatures.sign(signer, null, value, record.headers());
+            }
+            producer.send(record)
                     .get(Math.max(1, remaining(deadline)), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             throw new IllegalStateException("cannot publish the command to " + topics.commands() + ": "

@@ -83,6 +83,11 @@ public final class Queries {
         }
     }
 
+    /** Registered and not defected, or waiting for an operator to accept the key it presented. */
+    private static boolean shown(io.msx.master.internal.topology.TargetState s) {
+        return (s.registered && !s.defected) || (s.presentedKey != null && !s.presentedKey.equals(s.acceptedKey));
+    }
+
     /** Every registered target this instance's active views hold, as the API shows it. */
     public List<TargetState> localStates() {
         List<TargetState> states = new ArrayList<>();
@@ -92,7 +97,7 @@ public final class Queries {
         try (KeyValueIterator<String, byte[]> all = store(MasterTopology.TARGET_STATE_STORE).all()) {
             while (all.hasNext()) {
                 TargetState s = JsonStore.read(all.next().value, TargetState.class);
-                if (s.registered && !s.defected) {
+                if (shown(s)) {
                     states.add(s);
                 }
             }
@@ -124,7 +129,7 @@ public final class Queries {
             return Optional.empty();
         }
         TargetState s = JsonStore.read(bytes, TargetState.class);
-        return s.registered && !s.defected ? Optional.of(StatusRules.view(s, clock.instant(), unread.of(name)))
+        return shown(s) ? Optional.of(StatusRules.view(s, clock.instant(), unread.of(name)))
                 : Optional.empty();
     }
 

@@ -19,6 +19,7 @@ import io.msx.schemas.SchemaRegistryException;
 import io.msx.schemas.Topics;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.KafkaException;
+import io.msx.security.CommandSignatures;
 import io.msx.security.InstructionSignatures;
 import io.msx.security.SignatureHeaders;
 import org.apache.kafka.common.header.Headers;
@@ -62,6 +63,8 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
     private CommandHandlers handlers;
     /** The sequence numbers the command being encoded takes, per target; stored with its other changes. */
     private final Map<String, Long> pendingSeqs = new HashMap<>();
+    /** Who issued the command being decided (verified, or marked unverified). */
+    private String issuer;
 
     ControlProcessor(MasterTopology.Context deps) {
         this.deps = deps;
@@ -88,6 +91,7 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
     }
 
     private void command(Record<byte[], byte[]> record) {
+        issuer = null;
         Decoded decoded = deps.retrying("decoding command " + Sources.where(context),
                 () -> deps.codec().decode(MessageFamily.COMMAND, deps.topics().commands(),
                         Sources.partition(context), Sources.offset(context), record.value()));
@@ -118,6 +122,16 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
         CommandHeader header = MessageFamily.COMMAND.header(command);
         String type = MessageFamily.typeName(command);
         long started = System.nanoTime();
+        String verified = CommandSignatures.identity(deps.operatorKeys(), deps.signer(), record.value(),
+                record.headers());
+        issuer = verified != null ? verified : "unverified:" + header.getIssuedBy();
+        if (verified == null && deps.requireIdentity()) {
+            answer(record, rejection(header.getCommandId(), "the command carries no verified identity: sign it with "
+                    + "an operator key the master trusts (msx --signing-key-file) or post it through the REST API"),
+                    type);
+            deps.metrics().command(type, CommandStatus.REJECTED.name(), 0, System.nanoTime() - started);
+            return;
+        }
         CommandResult result;
         List<Record<byte[], Outgoing>> out = List.of();
         Decision accepted = null;
@@ -262,12 +276,13 @@ final class ControlProcessor implements Processor<byte[], byte[], byte[], Outgoi
         return topic.equals(deps.eventsTopic()) ? "view event" : "instruction for " + topic;
     }
 
-    private void answer(Record<byte[], byte[]> input, CommandResult result, String type) {
+    private void answer(Record<byte[], byte[]> input, CommandResult decided, String type) {
+        CommandResult result = CommandResult.newBuilder(decided).setIssuedBy(issuer).build();
         forward(input.withKey(result.getCommandId().toString().getBytes(StandardCharsets.UTF_8))
                 .withValue(new Outgoing(deps.topics().commandResults(), deps.retrying("encoding a result",
                         () -> deps.codec().encode(result)))).withHeaders(new RecordHeaders())
                 .withTimestamp(context.currentSystemTimeMs()));
-        log.info("Command {} ({}) {}{}", result.getCommandId(), type, result.getStatus(),
+        log.info("Command {} ({}) by {} {}{}", result.getCommandId(), type, issuer, result.getStatus(),
                 result.getReason() == null ? ", " + result.getInstructions().size() + " instruction(s) posted"
                         : ": " + result.getReason());
     }

@@ -1,6 +1,7 @@
 package io.msx.master.internal.topology;
 
 import io.msx.security.Signer;
+import io.msx.security.TrustedKeys;
 import io.msx.MsxRetriableException;
 import io.msx.RetryPolicy;
 import io.msx.master.internal.MasterMetrics;
@@ -65,7 +66,7 @@ public final class MasterTopology {
     public record Context(Topics topics, MsxCodec codec, TopicAdmin admin, RecordLimit limit, MasterMetrics metrics,
                           int historyRuns, Duration historyRetention, int downloadsPerTarget,
                           int maxInstructionsPerCommand, Duration retryFor, Signer signer,
-                          boolean acceptKeysOnFirstUse) {
+                          boolean acceptKeysOnFirstUse, TrustedKeys operatorKeys, boolean requireIdentity) {
 
         /**
          * Settings of the stores' changelogs (compacted by Kafka Streams): records as large as the master writes to

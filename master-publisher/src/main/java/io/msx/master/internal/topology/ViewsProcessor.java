@@ -12,6 +12,7 @@ import io.msx.avro.status.JobOutcome;
 import io.msx.schemas.Decoded;
 import io.msx.schemas.MessageFamily;
 import io.msx.schemas.SchemaRegistryException;
+import io.msx.security.CommandSignatures;
 import io.msx.security.Ed25519Keys;
 import io.msx.security.SignatureHeaders;
 import io.msx.security.StatusSignatures;
@@ -273,9 +274,12 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
                         .setIssuedBy("master (" + target + " asked: " + why + ")").build())
                 .setTargets(List.of(target)).build();
         log.info("Target {} asks for a resync ({}): command {}", target, why, commandId);
+        byte[] value = deps.codec().encode(command);
+        RecordHeaders headers = new RecordHeaders();
+        CommandSignatures.sign(deps.signer(), "master", value, headers);
         context.forward(record.withKey(commandId.toString().getBytes(StandardCharsets.UTF_8))
-                .withValue(new Outgoing(deps.topics().commands(), deps.codec().encode(command)))
-                .withHeaders(new RecordHeaders()).withTimestamp(context.currentSystemTimeMs()));
+                .withValue(new Outgoing(deps.topics().commands(), value))
+                .withHeaders(headers).withTimestamp(context.currentSystemTimeMs()));
     }
 
     private void viewEvent(Record<byte[], byte[]> record) {

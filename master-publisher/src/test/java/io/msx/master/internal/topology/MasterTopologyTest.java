@@ -89,6 +89,8 @@ class MasterTopologyTest {
     private final Map<String, Signer> targetKeys = new HashMap<>();
     /** Whether the master under test accepts a target's first key (targets.key.acceptance=first-use). */
     private boolean firstUse = true;
+    private static final Signer OPERATOR = new Signer(Ed25519Keys.generate());
+    private boolean requireIdentity;
 
     private static final Instant T0 = Instant.parse("2030-01-01T00:00:00Z");
     private static final Topics TOPICS = Topics.defaults();
@@ -257,6 +259,39 @@ class MasterTopologyTest {
     private static io.msx.avro.command.AcceptTarget accept(String target, String fingerprint) {
         return io.msx.avro.command.AcceptTarget.newBuilder().setHeader(commandHeader()).setTarget(target)
                 .setKeyFingerprint(fingerprint).build();
+    }
+
+    @Test
+    void shouldNameTheVerifiedIssuerOfEachCommandAndRejectUnverifiedOnesWhenRequired() {
+        start();
+        enlistAll("t1");
+
+        assertThat(command(forcePoll("t1")).getIssuedBy()).isEqualTo("unverified:test");
+        assertThat(signedCommand(forcePoll("t1"), OPERATOR).getIssuedBy()).isEqualTo("key:" + OPERATOR.keyId());
+        assertThat(signedCommand(forcePoll("t1"), new Signer(Ed25519Keys.generate())).getIssuedBy())
+                .as("a key the master does not trust").isEqualTo("unverified:test");
+
+        driver.close();
+        requireIdentity = true;
+        start();
+        enlistAll("t9");
+        CommandResult unsigned = command(forcePoll("t9"));
+        assertThat(unsigned.getStatus()).isEqualTo(CommandStatus.REJECTED);
+        assertThat(unsigned.getReason()).contains("no verified identity");
+        CommandResult signed = signedCommand(forcePoll("t9"), OPERATOR);
+        assertThat(signed.getStatus()).as("reason: %s", signed.getReason()).isEqualTo(CommandStatus.ACCEPTED);
+    }
+
+    private CommandResult signedCommand(SpecificRecord command, Signer signer) {
+        UUID id = MessageFamily.COMMAND.<CommandHeader>header(command).getCommandId();
+        byte[] value = codec.encode(command);
+        org.apache.kafka.common.header.internals.RecordHeaders headers =
+                new org.apache.kafka.common.header.internals.RecordHeaders();
+        io.msx.security.CommandSignatures.sign(signer, null, value, headers);
+        commands.pipeInput(new TestRecord<>(id.toString().getBytes(StandardCharsets.UTF_8), value, headers, T0));
+        return records(TOPICS.commandResults()).stream()
+                .map(r -> codec.decodeAs(CommandResult.class, TOPICS.commandResults(), 0, -1, r.value()))
+                .filter(r -> r.getCommandId().equals(id)).findFirst().orElseThrow();
     }
 
     @Test
@@ -456,7 +491,8 @@ class MasterTopologyTest {
     private void start(int historyRuns, Duration historyRetention, int downloadsPerTarget, RecordLimit limit,
                        int maxInstructions) {
         MasterTopology.Context context = new MasterTopology.Context(TOPICS, codec, topicAdmin(), limit, metrics,
-                historyRuns, historyRetention, downloadsPerTarget, maxInstructions, Duration.ZERO, SIGNER, firstUse);
+                historyRuns, historyRetention, downloadsPerTarget, maxInstructions, Duration.ZERO, SIGNER, firstUse,
+                TrustedKeys.of(OPERATOR.publicKey()), requireIdentity);
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "master-topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
