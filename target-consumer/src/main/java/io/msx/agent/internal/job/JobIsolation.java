@@ -33,7 +33,8 @@ import java.util.stream.Stream;
  * in {@code jobs.env.passthrough}, then its step's {@code env}, then the run's markers ({@link #MARKER_VARIABLES}),
  * which {@link Orphans} finds a run's processes by: a job cannot set those (they are refused when the job is stored,
  * and overridden in jobs stored before). Nothing else of the agent's environment (its {@code MSX_*} settings, SASL
- * and registry credentials) reaches a step.
+ * and registry credentials) reaches a step. (A step running as the agent's own user can still read the agent's
+ * files and {@code /proc/<pid>/environ}: only a run-as user keeps secrets from a hostile step.)
  *
  * <p><b>Working directory.</b> {@code jobs.work.dir} is refused at start when it is the data directory, inside it, or
  * holds it. A step's own {@code workingDirectory} (relative ones are taken from the work directory) that resolves
