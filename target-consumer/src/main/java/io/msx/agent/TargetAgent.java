@@ -34,6 +34,7 @@ import io.msx.agent.internal.JobExecutor;
 import io.msx.agent.internal.JobInventory;
 import io.msx.agent.internal.JobScheduler;
 import io.msx.agent.internal.StatusReporter;
+import io.msx.agent.internal.job.JobIsolation;
 import io.msx.agent.internal.job.JobRun;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -44,10 +45,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -100,6 +97,7 @@ public final class TargetAgent implements AutoCloseable {
     }
 
     private final TargetAgentConfig config;
+    private final Map<String, String> environment;
     private final Clock clock;
     private final InstructionGuard guard;
     /** File name of the status-signing key created in the data directory when signing.key.file is not set. */
@@ -138,6 +136,15 @@ public final class TargetAgent implements AutoCloseable {
     }
 
     public TargetAgent(TargetAgentConfig config, Clock clock, MeterRegistry meters) {
+        this(config, clock, meters, System.getenv());
+    }
+
+    /**
+     * @param environment the agent's own environment, where the variables {@code jobs.env.passthrough} names are
+     *                    read (nothing else of it reaches job steps)
+     */
+    public TargetAgent(TargetAgentConfig config, Clock clock, MeterRegistry meters, Map<String, String> environment) {
+        this.environment = Map.copyOf(environment);
         this.config = config;
         this.clock = clock;
         this.meters = meters;
@@ -178,14 +185,26 @@ public final class TargetAgent implements AutoCloseable {
     }
 
     /**
-     * Opens the spool and local state, settles runs a previous process left behind, enlists with the master
-     * (through the status topic), and starts consuming instructions and firing schedules.
+     * Prepares the job work directory and checks job isolation, opens the spool and local state, settles runs a
+     * previous process left behind, enlists with the master (through the status topic), and starts consuming
+     * instructions and firing schedules.
      *
-     * @throws TargetAgentException when already started
+     * @throws TargetAgentException when already started, or when job isolation cannot be had (the work directory
+     *                              overlaps the data directory or cannot be made, the run-as user cannot be switched
+     *                              to); the agent is then STOPPED
      * @throws io.msx.spool.SpoolStorageException when the data directory is locked by another agent or unusable
      */
     public synchronized void start() {
         transition(State.CREATED, State.RUNNING);
+        JobIsolation isolation;
+        try {
+            isolation = JobIsolation.prepare(new JobIsolation.Settings(config.jobsWorkDir(), config.dataDir(),
+                    config.jobsEnvPath(), config.jobsEnvLang(), config.jobsEnvTz(), config.jobsEnvPassthrough(),
+                    config.jobsRunAsUser(), config.jobsAllowedCommands()), environment);
+        } catch (RuntimeException e) {
+            state.set(State.STOPPED);
+            throw e;
+        }
         SchemaRegistryClient registry = new SchemaRegistryClient(config.schemaRegistry());
         MsxCodec codec = MsxCodec.of(registry, true, config.decodeLimits());
         statusSigner = statusSigner();
@@ -226,7 +245,7 @@ public final class TargetAgent implements AutoCloseable {
         }
         meta.pollInterval().ifPresent(agentState::pollInterval);
         reporter = new StatusReporter(name, spool, store, codec, clock, agentState);
-        executor = new JobExecutor(name, config.jobsMaxConcurrent(), reporter, workDir(), clock,
+        executor = new JobExecutor(name, config.jobsMaxConcurrent(), reporter, isolation, clock,
                 config.jobOutcomeMaxBytes());
         reporter.inventory(executor::runningJobs, inventory::digest);
         checkIns = new CheckInScheduler("msx-target-" + name + "-poller", agentState, clock, this::checkIn);
@@ -265,8 +284,11 @@ public final class TargetAgent implements AutoCloseable {
             http = new AgentHttpServer(config.httpHost(), config.httpPort(), name, this::health, prometheus);
             http.start();
         }
-        log.info("Target agent {} started ({} job(s), poll interval {}, data in {})", name, inventory.all().size(),
-                agentState.pollInterval(), config.dataDir());
+        log.info("Target agent {} started ({} job(s), poll interval {}, data in {}, job steps in {} as {}, {})",
+                name, inventory.all().size(), agentState.pollInterval(), config.dataDir(), isolation.workDir(),
+                isolation.runAsUser() == null ? "the agent's user" : isolation.runAsUser(),
+                isolation.allowedCommands().isEmpty() ? "any executable allowed"
+                        : "allowed executables " + isolation.allowedCommands());
     }
 
     /** Tells the master who this installation is (from the reserve: it must get through a full spool). */
@@ -423,15 +445,6 @@ public final class TargetAgent implements AutoCloseable {
             return;
         }
         executor.start(run);
-    }
-
-    private Path workDir() {
-        Path work = config.dataDir().resolve("work");
-        try {
-            return Files.createDirectories(work);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the job work directory " + work, e);
-        }
     }
 
     private KafkaConsumer<byte[], byte[]> newConsumer() {

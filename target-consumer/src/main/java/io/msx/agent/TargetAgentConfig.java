@@ -1,5 +1,6 @@
 package io.msx.agent;
 
+import io.msx.agent.internal.job.JobIsolation;
 import io.msx.config.ConfigSources;
 import io.msx.schemas.Topics;
 import io.msx.config.MsxClientConfig;
@@ -37,7 +38,7 @@ public final class TargetAgentConfig extends MsxClientConfig {
     public static final long MIN_POLL_INTERVAL_MS = Duration.ofSeconds(10).toMillis();
     public static final long MAX_POLL_INTERVAL_MS = Duration.ofHours(8).toMillis();
 
-    public static final ConfigDef CONFIG_DEF = withCommonKeys(new ConfigDef())
+    public static final ConfigDef CONFIG_DEF = withJobIsolationKeys(withCommonKeys(new ConfigDef()))
             .define(TARGET_NAME_CONFIG, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, targetNameValidator(),
                     ConfigDef.Importance.HIGH, "Name of this target server; its instructions come from "
                             + "<topic.prefix>target.<name>.")
@@ -88,6 +89,7 @@ public final class TargetAgentConfig extends MsxClientConfig {
 
     public TargetAgentConfig(Map<String, ?> values) {
         super(CONFIG_DEF, values);
+        checkJobIsolation();
     }
 
     /** Explicit values over {@code MSX_*} environment variables over the optional properties file. */
@@ -154,6 +156,147 @@ public final class TargetAgentConfig extends MsxClientConfig {
         String zone = getString(TIME_ZONE_CONFIG);
         return zone.isBlank() ? ZoneId.systemDefault() : ZoneId.of(zone);
     }
+
+    // ---- Job isolation: jobs.work.dir, jobs.env.*, jobs.run.as.user, jobs.allowed.commands ----
+
+    public static final String JOBS_WORK_DIR_CONFIG = "jobs.work.dir";
+    public static final String JOBS_ENV_PATH_CONFIG = "jobs.env.path";
+    public static final String JOBS_ENV_LANG_CONFIG = "jobs.env.lang";
+    public static final String JOBS_ENV_TZ_CONFIG = "jobs.env.tz";
+    public static final String JOBS_ENV_PASSTHROUGH_CONFIG = "jobs.env.passthrough";
+    public static final String JOBS_RUN_AS_USER_CONFIG = "jobs.run.as.user";
+    public static final String JOBS_ALLOWED_COMMANDS_CONFIG = "jobs.allowed.commands";
+
+    private static ConfigDef withJobIsolationKeys(ConfigDef definition) {
+        return definition
+                .define(JOBS_WORK_DIR_CONFIG, ConfigDef.Type.STRING, "", ConfigDef.Importance.MEDIUM,
+                        "Working directory of job steps that name none (and the base of relative ones). Empty means "
+                                + "<data.dir>-jobs, beside the data directory. It must not be the data directory, lie "
+                                + "inside it or hold it: the agent refuses to start. Created owner-only when missing; "
+                                + "given to jobs.run.as.user when that is set.")
+                .define(JOBS_ENV_PATH_CONFIG, ConfigDef.Type.STRING, JobIsolation.DEFAULT_PATH,
+                        new ConfigDef.NonEmptyString(), ConfigDef.Importance.LOW, "PATH of job step processes. "
+                                + "Steps get a clean environment: PATH, HOME (the run-as user's home, else the work "
+                                + "directory), LANG and TZ when set, the variables of jobs.env.passthrough, their "
+                                + "own env, and the agent's MSX_JOB_ID, MSX_RUN_ID, MSX_STEP_ID, MSX_ATTEMPT_SEQ.")
+                .define(JOBS_ENV_LANG_CONFIG, ConfigDef.Type.STRING, "", ConfigDef.Importance.LOW,
+                        "LANG of job step processes; empty leaves it unset.")
+                .define(JOBS_ENV_TZ_CONFIG, ConfigDef.Type.STRING, "", ConfigDef.Importance.LOW,
+                        "TZ of job step processes; empty leaves it unset.")
+                .define(JOBS_ENV_PASSTHROUGH_CONFIG, ConfigDef.Type.LIST, "", passthroughNames(),
+                        ConfigDef.Importance.LOW, "Names of the agent's own environment variables passed on to job "
+                                + "steps (nothing else of it is). Names starting with MSX_ (the agent's settings) are "
+                                + "refused.")
+                .define(JOBS_RUN_AS_USER_CONFIG, ConfigDef.Type.STRING, "", userName(), ConfigDef.Importance.MEDIUM,
+                        "User (name or uid) job steps run as, through util-linux setpriv (--reuid, --regid, "
+                                + "--init-groups); empty runs them as the agent's own user. The agent must run as "
+                                + "root to switch, and refuses to start when it cannot (no such user, no setpriv, "
+                                + "not root).")
+                .define(JOBS_ALLOWED_COMMANDS_CONFIG, ConfigDef.Type.LIST, "", commandPatterns(),
+                        ConfigDef.Importance.MEDIUM, "Executables job steps may run, as absolute paths or glob "
+                                + "patterns (java.nio glob: * stays within a directory, ** crosses them; no commas). "
+                                + "A step's program is found as execvp would (on the step's PATH when it has no "
+                                + "slash) and its real path, symlinks resolved, must match an entry: list "
+                                + "/usr/bin/dash, not a /bin/sh link to it. Otherwise the step fails without "
+                                + "starting, and a job naming such a program is refused when it is stored. Empty "
+                                + "allows any executable.");
+    }
+
+    /** Default working directory of job steps: jobs.work.dir, or {@code <data.dir>-jobs}. */
+    public Path jobsWorkDir() {
+        String configured = getString(JOBS_WORK_DIR_CONFIG);
+        return configured.isBlank() ? JobIsolation.defaultWorkDir(dataDir()) : Path.of(configured);
+    }
+
+    public String jobsEnvPath() {
+        return getString(JOBS_ENV_PATH_CONFIG);
+    }
+
+    /** LANG of step processes, or null. */
+    public String jobsEnvLang() {
+        String lang = getString(JOBS_ENV_LANG_CONFIG);
+        return lang.isBlank() ? null : lang;
+    }
+
+    /** TZ of step processes, or null. */
+    public String jobsEnvTz() {
+        String tz = getString(JOBS_ENV_TZ_CONFIG);
+        return tz.isBlank() ? null : tz;
+    }
+
+    public java.util.List<String> jobsEnvPassthrough() {
+        return getList(JOBS_ENV_PASSTHROUGH_CONFIG);
+    }
+
+    /** The user steps run as, or null for the agent's own. */
+    public String jobsRunAsUser() {
+        String user = getString(JOBS_RUN_AS_USER_CONFIG).trim();
+        return user.isEmpty() ? null : user;
+    }
+
+    /** Patterns a step's program must match; empty: any. */
+    public java.util.List<String> jobsAllowedCommands() {
+        return getList(JOBS_ALLOWED_COMMANDS_CONFIG);
+    }
+
+    /** The work directory apart from the data directory, as the paths are now (the start checks again). */
+    private void checkJobIsolation() {
+        Path work;
+        try {
+            work = jobsWorkDir();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(JOBS_WORK_DIR_CONFIG, "", e.getMessage());
+        }
+        if (JobIsolation.overlap(work, dataDir())) {
+            throw new ConfigException("the job work directory " + work.toAbsolutePath().normalize() + " ("
+                    + JOBS_WORK_DIR_CONFIG + ") overlaps the agent's data directory "
+                    + dataDir().toAbsolutePath().normalize() + " (" + DATA_DIR_CONFIG + "): job steps must not reach "
+                    + "the agent's state; use a directory outside it");
+        }
+    }
+
+    private static ConfigDef.Validator passthroughNames() {
+        return (name, value) -> {
+            for (Object item : (java.util.List<?>) value) {
+                String variable = item.toString();
+                if (variable.isEmpty() || variable.indexOf('=') >= 0 || variable.indexOf('\0') >= 0) {
+                    throw new ConfigException(name, value, "'" + variable + "' is not an environment variable name");
+                }
+                if (variable.toUpperCase(java.util.Locale.ROOT).startsWith(JobIsolation.RESERVED_PREFIX)) {
+                    throw new ConfigException(name, value, variable + " starts with " + JobIsolation.RESERVED_PREFIX
+                            + ": the agent's own settings (credentials among them) are never passed to job steps");
+                }
+            }
+        };
+    }
+
+    private static ConfigDef.Validator userName() {
+        return (name, value) -> {
+            String user = ((String) value).trim();
+            if (user.chars().anyMatch(c -> c == ':' || Character.isWhitespace(c) || c == 0)) {
+                throw new ConfigException(name, value, "not a user name or uid");
+            }
+        };
+    }
+
+    private static ConfigDef.Validator commandPatterns() {
+        return (name, value) -> {
+            for (Object item : (java.util.List<?>) value) {
+                String entry = item.toString();
+                if (!entry.startsWith("/")) {
+                    throw new ConfigException(name, value, "'" + entry + "' is not an absolute path or pattern");
+                }
+                try {
+                    java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + entry);
+                } catch (RuntimeException e) {
+                    throw new ConfigException(name, value, "'" + entry + "' is not a valid glob pattern: "
+                            + e.getMessage());
+                }
+            }
+        };
+    }
+
+    // ---- end of job isolation ----
 
     private static ConfigDef.Validator targetNameValidator() {
         return (name, value) -> {

@@ -65,6 +65,10 @@ class AgentFaultsIT {
     @TempDir
     Path data;
 
+    /** Job steps' work directory: outside the data directory, and removed after the test. */
+    @TempDir
+    Path jobsDir;
+
     private LocalStack stack;
     private Topics topics;
     private MsxCodec codec;
@@ -114,6 +118,7 @@ class AgentFaultsIT {
                 TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
                 TargetAgentConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
                 TargetAgentConfig.DATA_DIR_CONFIG, data.toString(),
+                TargetAgentConfig.JOBS_WORK_DIR_CONFIG, jobsDir.toString(),
                 TargetAgentConfig.POLL_INTERVAL_MS_CONFIG, 10_000L));
         config.putAll(extra);
         TargetAgent started = new TargetAgent(new TargetAgentConfig(config), Clock.systemUTC());

@@ -1,5 +1,6 @@
 package io.msx.agent;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.msx.avro.InstructionHeader;
 import io.msx.avro.StatusHeader;
 import io.msx.avro.instruction.JobInsert;
@@ -76,6 +77,10 @@ class TargetAgentIT {
     @TempDir
     Path data;
 
+    /** Job steps' work directory: outside the data directory, and removed after the test. */
+    @TempDir
+    Path jobsDir;
+
     private LocalStack stack;
     private Topics topics;
     private MsxCodec codec;
@@ -130,6 +135,7 @@ class TargetAgentIT {
                 TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
                 TargetAgentConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
                 TargetAgentConfig.DATA_DIR_CONFIG, data.toString(),
+                TargetAgentConfig.JOBS_WORK_DIR_CONFIG, jobsDir.toString(),
                 TargetAgentConfig.HTTP_PORT_CONFIG, httpPort,
                 TargetAgentConfig.TIME_ZONE_CONFIG, "Asia/Tokyo"));
     }
@@ -450,6 +456,65 @@ class TargetAgentIT {
         assertThat(acks()).filteredOn(a -> a.getInstructionId().equals(stop)).singleElement()
                 .satisfies(a -> assertThat(a.getStatus()).isEqualTo(AckStatus.APPLIED));
         assertThat(statusEvents()).filteredOn(e -> e instanceof JobRunStarted).hasSize(2);
+    }
+
+    @Test
+    void shouldRunJobStepsWithoutTheAgentsSecretsAndOnlyTheProgramsAllowedWhenTheyRun(@TempDir Path elsewhere)
+            throws Exception {
+        Map<String, String> environment = new java.util.HashMap<>(System.getenv());
+        environment.put("MSX_SASL_JAAS_CONFIG", "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                + "username=\"T1\" password=\"it-secret\";");
+        Path marker = elsewhere.resolve("marker");
+        Path env = Path.of("/usr/bin/env").toRealPath();
+        agent = new TargetAgent(config(-1), Clock.systemUTC(), new SimpleMeterRegistry(), environment);
+        agent.start();
+        assertThat(agent.awaitConsuming(Duration.ofSeconds(30))).isTrue();
+        post("T1", h -> JobInsert.newBuilder().setHeader(h).setJob(program("touching", "/usr/bin/touch",
+                marker.toString())).build());
+        post("T1", h -> JobInsert.newBuilder().setHeader(h).setJob(program("printing", env.toString())).build());
+        await().atMost(Duration.ofSeconds(30)).alias("both stored").until(() -> acks().size() == 2);
+        agent.close();
+
+        // the allow-list comes after the jobs were stored: it holds when they run
+        Map<String, Object> guarded = new java.util.HashMap<>(config(-1).originals());
+        guarded.put(TargetAgentConfig.JOBS_ALLOWED_COMMANDS_CONFIG, env.toString());
+        agent = new TargetAgent(new TargetAgentConfig(guarded), Clock.systemUTC(), new SimpleMeterRegistry(),
+                environment);
+        agent.start();
+        assertThat(agent.awaitConsuming(Duration.ofSeconds(30))).isTrue();
+        post("T1", h -> JobStart.newBuilder().setHeader(h).setJobId("touching").build());
+        post("T1", h -> JobStart.newBuilder().setHeader(h).setJobId("printing").build());
+        UUID refused = post("T1", h -> JobInsert.newBuilder().setHeader(h).setJob(program("touching-again",
+                "/usr/bin/touch", marker.toString())).build());
+
+        await().atMost(Duration.ofSeconds(30)).alias("both outcomes").until(() -> outcomes().size() == 2);
+        JobOutcome touching = outcomes().stream().filter(o -> o.getJobId().equals("touching")).findFirst()
+                .orElseThrow();
+        assertThat(touching.getStatus()).isEqualTo(RunStatus.FAILED);
+        assertThat(touching.getSteps()).singleElement().satisfies(s -> assertThat(s.getMessage())
+                .isEqualTo(Path.of("/usr/bin/touch").toRealPath() + " is not in jobs.allowed.commands: step not "
+                        + "started"));
+        assertThat(marker).doesNotExist();
+        JobOutcome printing = outcomes().stream().filter(o -> o.getJobId().equals("printing")).findFirst()
+                .orElseThrow();
+        assertThat(printing.getStatus()).isEqualTo(RunStatus.SUCCEEDED);
+        String output = printing.getSteps().get(0).getOutput();
+        assertThat(output).doesNotContain("it-secret").doesNotContain("MSX_SASL_JAAS_CONFIG")
+                .contains("MSX_RUN_ID=" + printing.getRunId()).contains("HOME=" + jobsDir);
+        assertThat(output.lines().map(l -> l.substring(0, l.indexOf('='))).toList())
+                .containsExactlyInAnyOrder("PATH", "HOME", "MSX_JOB_ID", "MSX_RUN_ID", "MSX_STEP_ID",
+                        "MSX_ATTEMPT_SEQ");
+        await().atMost(Duration.ofSeconds(30)).alias("insert acknowledged").until(() -> acks().stream()
+                .anyMatch(a -> a.getInstructionId().equals(refused)));
+        assertThat(acks()).filteredOn(a -> a.getInstructionId().equals(refused)).singleElement()
+                .satisfies(a -> assertThat(a.getError()).isEqualTo("job 'touching-again' step 1: "
+                        + Path.of("/usr/bin/touch").toRealPath() + " is not in jobs.allowed.commands"));
+    }
+
+    private static io.msx.avro.JobDefinition program(String id, String... command) {
+        return io.msx.avro.JobDefinition.newBuilder().setJobId(id).setName(id).setSteps(List.of(
+                io.msx.avro.JobStep.newBuilder().setStepId(1).setName("only").setCommand(List.of(command)).build()))
+                .build();
     }
 
     @Test

@@ -216,6 +216,9 @@ public final class InstructionApplier implements InstructionLoop.Handler {
     private void upsert(ApplyBatch batch, UUID id, long offset, JobDefinition job) {
         try {
             JobRules.validate(job); // the master checked it too; a record on this topic need not come from it
+            // this target's own rules (reserved variables, data directory, allow-list): checked again at run time,
+            // as the configuration may change meanwhile
+            executor.isolation().check(job);
         } catch (IllegalArgumentException e) {
             refuse(batch, id, offset, e.getMessage());
             return;

@@ -5,6 +5,7 @@ import io.msx.avro.JobDefinition;
 import io.msx.avro.status.JobOutcome;
 import io.msx.avro.status.JobRunStarted;
 import io.msx.avro.status.RunStatus;
+import io.msx.agent.internal.job.JobIsolation;
 import io.msx.agent.internal.job.JobRun;
 import io.msx.agent.internal.job.Orphans;
 import io.msx.agent.internal.job.OutcomeBudget;
@@ -55,7 +56,7 @@ public final class JobExecutor implements AutoCloseable {
     private final String target;
     private final StatusReporter reporter;
     private final AgentStore store;
-    private final Path workDir;
+    private final JobIsolation isolation;
     private final Clock clock;
     private final int outcomeMaxBytes;
     private final ThreadPoolExecutor pool;
@@ -78,10 +79,20 @@ public final class JobExecutor implements AutoCloseable {
      */
     public JobExecutor(String target, int maxConcurrent, StatusReporter reporter, Path workDir, Clock clock,
                        int outcomeMaxBytes) {
-        this(target, maxConcurrent, QUEUE_CAPACITY, reporter, workDir, clock, outcomeMaxBytes);
+        this(target, maxConcurrent, reporter, JobIsolation.defaults(workDir), clock, outcomeMaxBytes);
     }
 
-    JobExecutor(String target, int maxConcurrent, int queueCapacity, StatusReporter reporter, Path workDir,
+    /**
+     * @param isolation       how step processes start: environment, working directory, user, allow-list
+     * @param outcomeMaxBytes budget of each JobOutcome's encoded size, at least {@link OutcomeBudget#MIN_MAX_BYTES}
+     * @throws IllegalArgumentException when the budget is below that
+     */
+    public JobExecutor(String target, int maxConcurrent, StatusReporter reporter, JobIsolation isolation,
+                       Clock clock, int outcomeMaxBytes) {
+        this(target, maxConcurrent, QUEUE_CAPACITY, reporter, isolation, clock, outcomeMaxBytes);
+    }
+
+    JobExecutor(String target, int maxConcurrent, int queueCapacity, StatusReporter reporter, JobIsolation isolation,
                 Clock clock, int outcomeMaxBytes) {
         if (outcomeMaxBytes < OutcomeBudget.MIN_MAX_BYTES) {
             throw new IllegalArgumentException("job outcome budget " + outcomeMaxBytes + " bytes is below the minimum"
@@ -90,7 +101,7 @@ public final class JobExecutor implements AutoCloseable {
         this.target = target;
         this.reporter = reporter;
         this.store = reporter.store();
-        this.workDir = workDir;
+        this.isolation = isolation;
         this.clock = clock;
         this.outcomeMaxBytes = outcomeMaxBytes;
         this.pool = new ThreadPoolExecutor(maxConcurrent, maxConcurrent, 0, TimeUnit.SECONDS,
@@ -104,10 +115,15 @@ public final class JobExecutor implements AutoCloseable {
      * @return the run, or null when an instance of the job is already running or queued
      */
     public JobRun reserve(UUID runId, JobDefinition job, String trigger, Integer startStepId) {
-        JobRun run = new JobRun(runId, job, trigger, startStepId, workDir, clock,
+        JobRun run = new JobRun(runId, job, trigger, startStepId, isolation, clock,
                 "msx-target-" + target + "-run-" + job.getJobId(), outcomeMaxBytes,
                 new GroupRecorder(runId, job.getJobId(), trigger, startStepId));
         return running.putIfAbsent(job.getJobId(), run) == null ? run : null;
+    }
+
+    /** How this executor's step processes start; what a job definition is checked against before it is stored. */
+    public JobIsolation isolation() {
+        return isolation;
     }
 
     /** Gives a slot back when the run could not be recorded. */

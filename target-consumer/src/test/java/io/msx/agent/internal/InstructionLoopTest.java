@@ -14,6 +14,7 @@ import io.msx.schemas.Decoded;
 import io.msx.schemas.MessageFamily;
 import io.msx.schemas.MsxCodec;
 import io.msx.schemas.Topics;
+import io.msx.agent.internal.job.JobIsolation;
 import io.msx.spool.SpoolFullException;
 import io.msx.spool.StatusSpool;
 import io.msx.spool.StatusSpoolConfig;
@@ -84,6 +85,7 @@ class InstructionLoopTest {
     private final JobInventory jobs = new JobInventory();
     private StatusSpool spool;
     private AgentStore store;
+    private StatusReporter reporter;
     private JobExecutor executor;
     private CheckInScheduler checkIns;
     private InstructionApplier applier;
@@ -133,7 +135,7 @@ class InstructionLoopTest {
         spool = StatusSpool.open("T1", config, () -> status, "msx.status", Clock.systemUTC(),
                 new SimpleMeterRegistry());
         store = new AgentStore(spool);
-        StatusReporter reporter = new StatusReporter("T1", spool, store, codec, Clock.systemUTC(), state);
+        reporter = new StatusReporter("T1", spool, store, codec, Clock.systemUTC(), state);
         executor = new JobExecutor("T1", 1, reporter, Files.createDirectories(dir.resolve("work")),
                 Clock.systemUTC());
         checkIns = new CheckInScheduler("test-poller", state, Clock.systemUTC(), trigger -> { });
@@ -353,6 +355,47 @@ class InstructionLoopTest {
     }
 
     @Test
+    void shouldRefuseAJobThisTargetsIsolationForbidsAndStoreAnAllowedOne() {
+        JobExecutor guarded = new JobExecutor("T1", 1, reporter, JobIsolation.prepare(new JobIsolation.Settings(
+                dir.resolve("jobs"), dir.resolve("data"), JobIsolation.DEFAULT_PATH, null, null, List.of(), null,
+                List.of("/usr/bin/env")), Map.of()), Clock.systemUTC(), JobExecutor.DEFAULT_OUTCOME_MAX_BYTES);
+        InstructionApplier applier = new InstructionApplier("T1", reporter, checkIns, state, ZoneOffset.UTC, VERSION,
+                jobs, guarded, () -> loop.stopAfterCurrent());
+        JobDefinition touching = job("touching", JobStep.newBuilder().setStepId(1).setName("s")
+                .setCommand(List.of("/usr/bin/touch", "x")).build());
+        JobDefinition forging = job("forging", JobStep.newBuilder().setStepId(1).setName("s")
+                .setCommand(List.of("/usr/bin/env")).setEnv(Map.of("MSX_RUN_ID", "another-run")).build());
+        JobDefinition allowed = job("allowed", JobStep.newBuilder().setStepId(1).setName("s")
+                .setCommand(List.of("/usr/bin/env")).build());
+        feed(List.of(
+                record(0, instruction(UUID.randomUUID(), h -> JobInsert.newBuilder().setHeader(h).setJob(touching)
+                        .build())),
+                record(1, instruction(UUID.randomUUID(), h -> JobInsert.newBuilder().setHeader(h).setJob(forging)
+                        .build())),
+                record(2, instruction(UUID.randomUUID(), h -> JobInsert.newBuilder().setHeader(h).setJob(allowed)
+                        .build()))));
+        try {
+            start(producer(true), applier);
+
+            await().atMost(WAIT).alias("three acknowledgements").until(() -> acks().size() == 3);
+
+            assertThat(acks()).extracting(InstructionAck::getStatus)
+                    .containsExactly(AckStatus.FAILED, AckStatus.FAILED, AckStatus.APPLIED);
+            assertThat(acks().get(0).getError()).isEqualTo("job 'touching' step 1: /usr/bin/touch is not in "
+                    + "jobs.allowed.commands");
+            assertThat(acks().get(1).getError()).startsWith("job 'forging' step 1: env sets MSX_RUN_ID");
+            assertThat(jobs.all()).extracting(JobDefinition::getJobId).containsExactly("allowed");
+            assertThat(store.jobs()).containsOnlyKeys("allowed");
+        } finally {
+            guarded.shutdown(Duration.ZERO);
+        }
+    }
+
+    private static JobDefinition job(String id, JobStep step) {
+        return JobDefinition.newBuilder().setJobId(id).setName(id).setSteps(List.of(step)).build();
+    }
+
+    @Test
     void shouldRefuseAJobBreakingARuleAndStoreAValidOne() {
         UUID invalid = UUID.randomUUID();
         UUID valid = UUID.randomUUID();
@@ -510,7 +553,7 @@ class InstructionLoopTest {
         consumer.earlier = Map.of(partition, new org.apache.kafka.clients.consumer.OffsetAndMetadata(5L));
         state.epoch("old-epoch");
         AtomicInteger reinstalls = new AtomicInteger();
-        StatusReporter reporter = new StatusReporter("T1", spool, store, codec, Clock.systemUTC(), state);
+        reporter = new StatusReporter("T1", spool, store, codec, Clock.systemUTC(), state);
         applier.onReinstall(() -> {
             reinstalls.incrementAndGet();
             return reporter.append(h -> io.msx.avro.status.Enlist.newBuilder().setHeader(h).setAgentVersion(VERSION)

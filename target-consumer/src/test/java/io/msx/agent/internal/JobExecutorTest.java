@@ -1,6 +1,7 @@
 package io.msx.agent.internal;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.msx.agent.internal.job.JobIsolation;
 import io.msx.agent.internal.job.JobRun;
 import io.msx.agent.internal.job.Orphans;
 import io.msx.avro.JobDefinition;
@@ -56,8 +57,9 @@ class JobExecutorTest {
         store = new AgentStore(spool);
         StatusReporter reporter = new StatusReporter("T1", spool, store, codec, Clock.systemUTC(),
                 new AgentState(Duration.ofMinutes(1)));
-        executor = new JobExecutor("T1", 1, 1, reporter, Files.createDirectories(dir.resolve("work")),
-                Clock.systemUTC(), JobExecutor.DEFAULT_OUTCOME_MAX_BYTES);
+        executor = new JobExecutor("T1", 1, 1, reporter,
+                JobIsolation.defaults(Files.createDirectories(dir.resolve("work"))), Clock.systemUTC(),
+                JobExecutor.DEFAULT_OUTCOME_MAX_BYTES);
     }
 
     @AfterEach

@@ -30,9 +30,11 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Each step attempt runs in its own process group, reported to the {@link StepListener} as it starts, with
  * {@code MSX_JOB_ID}, {@code MSX_RUN_ID}, {@code MSX_STEP_ID} and {@code MSX_ATTEMPT_SEQ} (1, 2, ... for the attempts
- * of the run) in its environment. An attempt keeps at most {@code min(maxOutputBytes, outcomeMaxBytes)} bytes of
- * output, and the outcome is cut to {@code outcomeMaxBytes} by {@link OutcomeBudget} (while the run goes on too, so
- * a run of many attempts does not hold all their output in memory).
+ * of the run) in an environment otherwise made by {@link JobIsolation} (which may also refuse to start a step: the
+ * attempt then fails with the reason, and is not retried). An attempt keeps at most
+ * {@code min(maxOutputBytes, outcomeMaxBytes)} bytes of output, and the outcome is cut to {@code outcomeMaxBytes}
+ * by {@link OutcomeBudget} (while the run goes on too, so a run of many attempts does not hold all their output in
+ * memory).
  */
 public final class JobRun {
 
@@ -40,7 +42,7 @@ public final class JobRun {
     private final JobDefinition job;
     private final String trigger;
     private final Integer startStepId;
-    private final Path workDir;
+    private final JobIsolation isolation;
     private final Clock clock;
     private final String threadName;
     private final int outcomeMaxBytes;
@@ -53,19 +55,23 @@ public final class JobRun {
     private boolean attemptActive;
     private int attemptSeq;
 
-    /** A run with the default outcome budget, whose step process groups are not recorded. */
+    /**
+     * A run with the default outcome budget, whose step process groups are not recorded, isolated by
+     * {@link JobIsolation#defaults} in {@code workDir}.
+     */
     public JobRun(UUID runId, JobDefinition job, String trigger, Integer startStepId, Path workDir, Clock clock,
                   String threadName) {
-        this(runId, job, trigger, startStepId, workDir, clock, threadName, OutcomeBudget.DEFAULT_MAX_BYTES,
-                StepListener.NONE);
+        this(runId, job, trigger, startStepId, JobIsolation.defaults(workDir), clock, threadName,
+                OutcomeBudget.DEFAULT_MAX_BYTES, StepListener.NONE);
     }
 
     /**
+     * @param isolation       how its step processes are started (environment, working directory, user, allow-list)
      * @param outcomeMaxBytes budget of the outcome's encoded size, at least {@link OutcomeBudget#MIN_MAX_BYTES}
      * @param listener        told the process group of each step attempt as it starts
      */
-    public JobRun(UUID runId, JobDefinition job, String trigger, Integer startStepId, Path workDir, Clock clock,
-                  String threadName, int outcomeMaxBytes, StepListener listener) {
+    public JobRun(UUID runId, JobDefinition job, String trigger, Integer startStepId, JobIsolation isolation,
+                  Clock clock, String threadName, int outcomeMaxBytes, StepListener listener) {
         if (outcomeMaxBytes < OutcomeBudget.MIN_MAX_BYTES) {
             throw new IllegalArgumentException("outcome budget " + outcomeMaxBytes + " bytes is below the minimum of "
                     + OutcomeBudget.MIN_MAX_BYTES);
@@ -76,7 +82,7 @@ public final class JobRun {
         this.job = job;
         this.trigger = trigger;
         this.startStepId = startStepId;
-        this.workDir = workDir;
+        this.isolation = isolation;
         this.clock = clock;
         this.threadName = threadName;
     }
@@ -276,7 +282,7 @@ public final class JobRun {
             StepProcess.Result result;
             try {
                 String seq = Integer.toString(++attemptSeq);
-                result = StepProcess.run(step, workDir, Map.of(
+                result = StepProcess.run(step, isolation, Map.of(
                         "MSX_JOB_ID", job.getJobId(), "MSX_RUN_ID", runId.toString(),
                         "MSX_STEP_ID", Integer.toString(step.getStepId()), "MSX_ATTEMPT_SEQ", seq),
                         new StepProcess.Markers(Orphans.runMarker(runId.toString()), "MSX_ATTEMPT_SEQ=" + seq),
@@ -285,7 +291,7 @@ public final class JobRun {
                 endAttempt();
             }
             boolean ok = result.exitCode() != null && step.getSuccessExitCodes().contains(result.exitCode());
-            boolean retry = !ok && !result.canceled() && attempt < attempts;
+            boolean retry = !ok && !result.canceled() && result.retriable() && attempt < attempts;
             RunStatus stepStatus = ok ? RunStatus.SUCCEEDED : result.canceled() ? RunStatus.CANCELED
                     : retry ? RunStatus.RETRY : RunStatus.FAILED;
             String message = result.error() != null ? result.error()

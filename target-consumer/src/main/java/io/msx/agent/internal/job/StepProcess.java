@@ -21,7 +21,8 @@ import java.util.function.LongConsumer;
 import java.util.stream.Stream;
 
 /**
- * One attempt of one step: an OS process with the step's argv, environment and working directory, stdout and stderr
+ * One attempt of one step: an OS process with the step's argv, environment and working directory as
+ * {@link JobIsolation} makes them (a clean environment, a run-as user, an allow-list), stdout and stderr
  * merged and captured up to a byte limit (the rest is counted, dropped and marked). The process starts in its own
  * session and process group through {@code setsid} (util-linux): started by the JVM, it is no group leader, so
  * {@code setsid} calls setsid() and execs the command in place, and the process's pid is its process group id. When
@@ -45,9 +46,14 @@ final class StepProcess {
         }
     }
 
-    /** How one attempt ended. */
+    /**
+     * How one attempt ended.
+     *
+     * @param retriable false when the step was refused by policy (not started, and another attempt would be
+     *                  refused alike)
+     */
     record Result(Integer exitCode, boolean timedOut, boolean canceled, String output, boolean truncated,
-                  String error) {
+                  String error, boolean retriable) {
     }
 
     /**
@@ -63,37 +69,36 @@ final class StepProcess {
     }
 
     /**
-     * Runs the attempt to its end, its timeout or the run's cancellation; blocks.
+     * Runs the attempt to its end, its timeout or the run's cancellation; blocks. What {@code isolation} refuses
+     * does not start: the result says why (see {@link Result#retriable}).
      *
-     * @param env        entries added to the step's environment (they include both markers)
+     * @param markerEnv  the run's marker variables, added last to the step's environment
      * @param outputCap  bytes of output kept at most
      * @param started    told the process group id as soon as the process started (may throw: logged)
      */
-    static Result run(JobStep step, Path defaultWorkDir, Map<String, String> env, Markers markers, int outputCap,
-                      BooleanSupplier canceled, LongConsumer started, String threadName) {
+    static Result run(JobStep step, JobIsolation isolation, Map<String, String> markerEnv, Markers markers,
+                      int outputCap, BooleanSupplier canceled, LongConsumer started, String threadName) {
+        JobIsolation.Launch launch = isolation.launch(step, markerEnv);
+        if (launch instanceof JobIsolation.Refused refused) {
+            return new Result(null, false, false, "", false, refused.reason(), refused.retriable());
+        }
+        JobIsolation.Start start = (JobIsolation.Start) launch;
         List<String> command = new ArrayList<>();
         if (SETSID != null) {
             command.add(SETSID);
         }
-        command.addAll(step.getCommand());
-        ProcessBuilder builder = new ProcessBuilder(command)
-                .directory((step.getWorkingDirectory() == null ? defaultWorkDir : Path.of(step.getWorkingDirectory()))
-                        .toFile())
+        command.addAll(start.command());
+        ProcessBuilder builder = new ProcessBuilder(command).directory(start.directory().toFile())
                 .redirectErrorStream(true);
-        builder.environment().putAll(step.getEnv());
-        builder.environment().putAll(env);
-        // through setsid a missing program would start setsid and fail in it: say it as the JVM would
-        if (SETSID != null && !executable(step.getCommand().get(0), builder.directory().toPath(),
-                builder.environment().get("PATH"))) {
-            return new Result(null, false, false, "", false, "cannot start " + step.getCommand() + ": "
-                    + step.getCommand().get(0) + " is not an executable file (nor found on PATH)");
-        }
+        // exactly the isolation's environment: nothing of the agent's own
+        builder.environment().clear();
+        builder.environment().putAll(start.env());
         Process process;
         try {
             process = builder.start();
         } catch (IOException e) {
             return new Result(null, false, false, "", false, "cannot start " + step.getCommand() + ": "
-                    + e.getMessage());
+                    + e.getMessage(), true);
         }
         long group = SETSID != null ? process.pid() : -1;
         Capture capture = new Capture(process.getInputStream(), outputCap);
@@ -138,22 +143,7 @@ final class StepProcess {
         Integer exit = timedOut || wasCanceled ? null : process.exitValue();
         String error = timedOut ? "timed out after " + timeout.toSeconds() + " s; process tree killed" + killNote
                 : wasCanceled ? "canceled; process tree killed" + killNote : null;
-        return new Result(exit, timedOut, wasCanceled, capture.text(), capture.truncated(), error);
-    }
-
-    /** Whether execvp would find {@code program}: a path (relative to {@code dir}) or a name on {@code path}. */
-    static boolean executable(String program, Path dir, String path) {
-        if (program.contains("/")) {
-            Path file = dir.resolve(program);
-            return Files.isExecutable(file) && !Files.isDirectory(file);
-        }
-        for (String entry : (path == null ? "/bin:/usr/bin" : path).split(":")) {
-            Path file = dir.resolve(entry.isEmpty() ? "." : entry).resolve(program);
-            if (Files.isExecutable(file) && !Files.isDirectory(file)) {
-                return true;
-            }
-        }
-        return false;
+        return new Result(exit, timedOut, wasCanceled, capture.text(), capture.truncated(), error, true);
     }
 
     /** Kills the attempt's process group and every process with the markers; says when some survived. */

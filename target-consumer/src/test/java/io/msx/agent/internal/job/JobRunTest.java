@@ -59,7 +59,7 @@ class JobRunTest {
     private JobRun run(JobDefinition job, StepListener listener) {
         UUID runId = UUID.randomUUID();
         runIds.add(runId);
-        return new JobRun(runId, job, "test", null, work, Clock.systemUTC(), "test-run",
+        return new JobRun(runId, job, "test", null, JobIsolation.defaults(work), Clock.systemUTC(), "test-run",
                 OutcomeBudget.DEFAULT_MAX_BYTES, listener);
     }
 
