@@ -24,6 +24,7 @@ class TargetAgentConfigTest {
     private Map<String, Object> values(Object... more) {
         Map<String, Object> values = new HashMap<>(Map.of(TargetAgentConfig.TARGET_NAME_CONFIG, "T1",
                 TargetAgentConfig.DATA_DIR_CONFIG, dir.resolve("data").toString()));
+        values.putAll(io.msx.security.TestKeys.agentSettings());
         for (int i = 0; i < more.length; i += 2) {
             values.put((String) more[i], more[i + 1]);
         }
