@@ -35,8 +35,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Without tokens every route is open to everyone and {@link #principal} is {@link Principal#ANONYMOUS}. With
  * tokens: no or an unknown token is answered 401 with {@code WWW-Authenticate: Bearer}, a known token whose role is
- * too small 403; {@link Access#OPEN} routes need none, {@link Access#PROBE} routes answer anyone (the handler asks
- * {@link #principal} whether to say more).
+ * too small 403; {@link Access#OPEN} routes answer anyone (the handler asks {@link #principal} whether to say
+ * more).
  *
  * <p>Routes are added before {@code start()}. Thread-safe after that; {@link #close()} is idempotent.
  */
@@ -47,10 +47,11 @@ public final class MsxHttpServer implements AutoCloseable {
 
     /** Who may call a route. */
     public enum Access implements RouteRole {
-        /** Everyone, tokens or not (liveness). */
+        /**
+         * Everyone, tokens or not (probes); a valid token makes {@link #principal} present, so the handler may say
+         * more to a known caller.
+         */
         OPEN(null),
-        /** Everyone; a valid token makes {@link #principal} present (readiness: more detail for a reader). */
-        PROBE(null),
         READ(Role.READ),
         OPERATOR(Role.OPERATOR);
 
@@ -189,7 +190,7 @@ public final class MsxHttpServer implements AutoCloseable {
 
     /**
      * Who made the request: present when the server has no tokens (ANONYMOUS) or the request carried a valid one;
-     * empty only on {@link Access#OPEN} and {@link Access#PROBE} routes.
+     * empty only on {@link Access#OPEN} routes.
      */
     public static Optional<Principal> principal(Context ctx) {
         return Optional.ofNullable(ctx.attribute(PRINCIPAL));
@@ -207,9 +208,6 @@ public final class MsxHttpServer implements AutoCloseable {
             ctx.attribute(PRINCIPAL, Principal.ANONYMOUS);
             return;
         }
-        if (access == Access.OPEN) {
-            return;
-        }
         String header = ctx.header("Authorization");
         Optional<Principal> principal = Optional.empty();
         String problem;
@@ -224,7 +222,7 @@ public final class MsxHttpServer implements AutoCloseable {
             invalidToken = true;
         }
         if (principal.isEmpty()) {
-            if (access == Access.PROBE) {
+            if (access == Access.OPEN) {
                 return;
             }
             throw new Denied(401, problem, invalidToken);
