@@ -2,6 +2,10 @@ package io.msx.master;
 
 import io.msx.Threads;
 import io.msx.agent.TargetAgent;
+import io.msx.avro.CommandResult;
+import io.msx.http.HttpSecurity;
+import io.msx.master.internal.CommandGateway;
+import io.msx.master.internal.Peers;
 import io.msx.master.internal.Json;
 import io.msx.master.internal.MasterMetrics;
 import io.msx.master.internal.Queries;
@@ -89,6 +93,7 @@ public final class MasterPublisher implements AutoCloseable {
     private UnreadInstructions unread;
     private Thread refresher;
     private RestServer rest;
+    private CommandGateway commands;
 
     public MasterPublisher(MasterConfig config, Clock clock) {
         this.config = config;
@@ -125,7 +130,10 @@ public final class MasterPublisher implements AutoCloseable {
 
         unread = new UnreadInstructions(admin, topics, name -> TargetAgent.consumerGroup(topics.prefix(), name),
                 clock, metrics);
-        rest = new RestServer(config.httpHost(), config.httpPort(), id, Json.mapper(), new Api());
+        HttpSecurity httpSecurity = config.httpSecurity();
+        commands = new CommandGateway(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()),
+                topics, codec, id);
+        rest = new RestServer(config.httpHost(), config.httpPort(), id, Json.mapper(), new Api(), httpSecurity, clock);
         HostInfo self = new HostInfo(config.advertisedHost(), rest.port());
         streams = new KafkaStreams(MasterTopology.build(context), streamsConfig(self, maxRequestSize));
         streams.setUncaughtExceptionHandler(this::uncaught);
@@ -136,7 +144,8 @@ public final class MasterPublisher implements AutoCloseable {
             }
         });
         metrics.bind(streams, streams::state);
-        queries = new Queries(streams, self, codec, clock, unread);
+        queries = new Queries(streams, self, codec, clock, unread, Peers.of(httpSecurity));
+        commands.start();
         rest.start();
         streams.start();
         refresher = Threads.supervised("msx-master-" + id + "-refresh", this::refreshLoop,
@@ -314,6 +323,12 @@ public final class MasterPublisher implements AutoCloseable {
         public String metrics() {
             return metrics.scrape();
         }
+
+        @Override
+        public Optional<CommandResult> submit(org.apache.avro.specific.SpecificRecord command, Duration wait)
+                throws InterruptedException {
+            return commands.submit(command, wait);
+        }
     }
 
     /**
@@ -450,6 +465,9 @@ public final class MasterPublisher implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         if (rest != null) {
             rest.close();
+        }
+        if (commands != null) {
+            commands.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         }
         if (streams != null) {
             streams.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
