@@ -50,7 +50,8 @@ class MsxHttpServerTest {
         server.get("/probe", MsxHttpServer.Access.OPEN, ctx -> ctx.result(MsxHttpServer.principal(ctx)
                         .map(p -> "detail for " + p.name()).orElse("minimal")))
                 .get("/read", MsxHttpServer.Access.READ, ctx -> ctx.result("read by "
-                        + MsxHttpServer.principal(ctx).orElseThrow().name() + " on " + Thread.currentThread().getName()))
+                        + MsxHttpServer.principal(ctx).orElseThrow().name() + " on "
+                        + Thread.currentThread().getName()))
                 .post("/operate", MsxHttpServer.Access.OPERATOR, ctx -> ctx.result("operated by "
                         + MsxHttpServer.principal(ctx).orElseThrow().name()))
                 .get("/fail", MsxHttpServer.Access.READ, ctx -> {
