@@ -192,7 +192,7 @@ public final class CommandJson {
                     throw wrong(path, "an object (map)", value);
                 }
                 ObjectNode out = NODES.objectNode();
-                value.fields().forEachRemaining(e -> out.set(e.getKey(), toAvro(e.getValue(), schema.getValueType(),
+                value.properties().forEach(e -> out.set(e.getKey(), toAvro(e.getValue(), schema.getValueType(),
                         path + "." + e.getKey(), false)));
                 return out;
             }
@@ -272,7 +272,7 @@ public final class CommandJson {
                 if (value.isNull()) {
                     return value;
                 }
-                Map.Entry<String, JsonNode> only = value.fields().next();
+                Map.Entry<String, JsonNode> only = value.properties().iterator().next();
                 Schema branch = schema.getTypes().stream().filter(s -> branchName(s).equals(only.getKey()))
                         .findFirst().orElseThrow();
                 return toPlain(only.getValue(), branch);
@@ -284,7 +284,7 @@ public final class CommandJson {
             }
             case MAP -> {
                 ObjectNode out = NODES.objectNode();
-                value.fields().forEachRemaining(e -> out.set(e.getKey(), toPlain(e.getValue(),
+                value.properties().forEach(e -> out.set(e.getKey(), toPlain(e.getValue(),
                         schema.getValueType())));
                 return out;
             }
