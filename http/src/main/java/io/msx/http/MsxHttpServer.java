@@ -80,6 +80,7 @@ public final class MsxHttpServer implements AutoCloseable {
     private final HttpSecurity security;
     private final Javalin app;
     private final ServerConnector connector;
+    private final ScheduledExecutorScheduler scheduler;
     private final AtomicBoolean started = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -101,9 +102,11 @@ public final class MsxHttpServer implements AutoCloseable {
             config.http.prefer405over404 = true;
         });
         Server server = app.jettyServer().server();
-        this.connector = new ServerConnector(server, null,
-                new ScheduledExecutorScheduler(settings.threadName() + "-scheduler", false), null, 1, 1,
-                connectionFactories(security));
+        // The one timer thread every Jetty part uses (connector, sessions, low-resource monitor), named like ours;
+        // managed by the server (stopped with it), started in start() before the parts that look for it.
+        this.scheduler = new ScheduledExecutorScheduler(settings.threadName() + "-scheduler", false);
+        server.addBean(scheduler, true);
+        this.connector = new ServerConnector(server, null, scheduler, null, 1, 1, connectionFactories(security));
         connector.setHost(settings.host());
         connector.setPort(settings.port());
         server.setConnectors(new Connector[] {connector});
@@ -167,6 +170,11 @@ public final class MsxHttpServer implements AutoCloseable {
     public void start() {
         if (closed.get() || !started.compareAndSet(false, true)) {
             throw new IllegalStateException(settings.description() + " cannot start twice or after close");
+        }
+        try {
+            scheduler.start();
+        } catch (Exception e) {
+            throw new IllegalStateException(settings.description() + " cannot start its scheduler: " + e, e);
         }
         app.start();
         String auth = security.tokens().map(t -> t.size() + " bearer token(s) from " + t.source())

@@ -19,13 +19,17 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 class MsxHttpServerTest {
 
@@ -188,6 +192,22 @@ class MsxHttpServerTest {
         try (ServerSocket again = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
             assertThat(again.getLocalPort()).isEqualTo(port);
         }
+    }
+
+    @Test
+    void shouldRunOnlyThreadsNamedAfterItAndStopThemOnClose() throws Exception {
+        Set<Thread> before = Thread.getAllStackTraces().keySet();
+        MsxHttpServer server = start(HttpSecurity.none());
+        HttpClient client = HttpClient.newHttpClient();
+        assertThat(send(client, "http://127.0.0.1:" + server.port(), "GET", "/read", null).statusCode())
+                .isEqualTo(200);
+
+        Set<String> started = Thread.getAllStackTraces().keySet().stream().filter(t -> !before.contains(t))
+                .map(Thread::getName).filter(name -> !name.startsWith("HttpClient-")).collect(Collectors.toSet());
+        assertThat(started).isNotEmpty().allMatch(name -> name.startsWith("msx-test-http-"));
+        server.close();
+        await().atMost(Duration.ofSeconds(10)).alias("the server's threads end").until(() -> Thread
+                .getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().startsWith("msx-test-http-")));
     }
 
     @Test
