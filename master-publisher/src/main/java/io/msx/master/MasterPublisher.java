@@ -54,7 +54,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * share the work; a standby takes over a dead instance's tasks.
  *
  * <p>Threads: Kafka Streams' {@code msx-master-<id>-StreamThread-N}, {@code msx-master-<id>-refresh} (unread
- * instructions, broker probe), {@code msx-master-<id>-http-N}. Thread-safe; {@link #close(Duration)} is idempotent.
+ * instructions, broker probe), {@code msx-master-<id>-http-N} (REST API), {@code msx-master-<id>-command-results}
+ * (answers to commands submitted over REST). Thread-safe; {@link #close(Duration)} is idempotent.
  */
 public final class MasterPublisher implements AutoCloseable {
 
