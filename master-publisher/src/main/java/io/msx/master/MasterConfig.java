@@ -2,6 +2,8 @@ package io.msx.master;
 
 import io.msx.config.ConfigSources;
 import io.msx.config.MsxClientConfig;
+import io.msx.http.HttpSecurity;
+import io.msx.http.HttpSecurityConfig;
 import org.apache.kafka.common.config.ConfigDef;
 
 import java.nio.file.Path;
@@ -14,6 +16,10 @@ public final class MasterConfig extends MsxClientConfig {
     public static final String MASTER_ID_CONFIG = "master.id";
     public static final String HTTP_HOST_CONFIG = "http.host";
     public static final String HTTP_PORT_CONFIG = "http.port";
+    public static final String HTTP_TLS_KEYSTORE_PATH_CONFIG = HttpSecurityConfig.TLS_KEYSTORE_PATH_CONFIG;
+    public static final String HTTP_TLS_KEYSTORE_PASSWORD_CONFIG = HttpSecurityConfig.TLS_KEYSTORE_PASSWORD_CONFIG;
+    public static final String HTTP_TLS_KEYSTORE_TYPE_CONFIG = HttpSecurityConfig.TLS_KEYSTORE_TYPE_CONFIG;
+    public static final String HTTP_AUTH_TOKENS_FILE_CONFIG = HttpSecurityConfig.AUTH_TOKENS_FILE_CONFIG;
     public static final String COMMANDS_PARTITIONS_CONFIG = "commands.partitions";
     public static final String STATUS_PARTITIONS_CONFIG = "status.partitions";
     public static final String REPLICATION_FACTOR_CONFIG = "replication.factor";
@@ -42,7 +48,8 @@ public final class MasterConfig extends MsxClientConfig {
     public static final String TARGETS_KEY_ACCEPTANCE_CONFIG = "targets.key.acceptance";
     public static final String COMMANDS_REQUIRE_IDENTITY_CONFIG = "commands.require.identity";
 
-    public static final ConfigDef CONFIG_DEF = withCommonKeys(new ConfigDef())
+    public static final ConfigDef CONFIG_DEF = HttpSecurityConfig.define(withCommonKeys(new ConfigDef()),
+            "the REST API")
             .define(MASTER_ID_CONFIG, ConfigDef.Type.STRING, "master-1", new ConfigDef.NonEmptyString(),
                     ConfigDef.Importance.MEDIUM, "Stable id of this master; names its transactional id, so a "
                             + "restarted master fences its previous incarnation.")
@@ -171,6 +178,15 @@ public final class MasterConfig extends MsxClientConfig {
 
     public int httpPort() {
         return getInt(HTTP_PORT_CONFIG);
+    }
+
+    /**
+     * TLS and bearer tokens of the REST API, from the http.tls.* and http.auth.* keys.
+     *
+     * @throws org.apache.kafka.common.config.ConfigException when the keystore or the tokens file is unusable
+     */
+    public HttpSecurity httpSecurity() {
+        return HttpSecurityConfig.security(this);
     }
 
     public java.nio.file.Path stateDir() {

@@ -2,6 +2,10 @@ package io.msx.master;
 
 import io.msx.Threads;
 import io.msx.agent.TargetAgent;
+import io.msx.avro.CommandResult;
+import io.msx.http.HttpSecurity;
+import io.msx.master.internal.CommandGateway;
+import io.msx.master.internal.Peers;
 import io.msx.master.internal.Json;
 import io.msx.master.internal.MasterMetrics;
 import io.msx.master.internal.Queries;
@@ -53,7 +57,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * share the work; a standby takes over a dead instance's tasks.
  *
  * <p>Threads: Kafka Streams' {@code msx-master-<id>-StreamThread-N}, {@code msx-master-<id>-refresh} (unread
- * instructions, broker probe), {@code msx-master-<id>-http-N}. Thread-safe; {@link #close(Duration)} is idempotent.
+ * instructions, broker probe), {@code msx-master-<id>-http-N} (REST API), {@code msx-master-<id>-command-results}
+ * (answers to commands submitted over REST). Thread-safe; {@link #close(Duration)} is idempotent.
  */
 public final class MasterPublisher implements AutoCloseable {
 
@@ -92,6 +97,7 @@ public final class MasterPublisher implements AutoCloseable {
     private UnreadInstructions unread;
     private Thread refresher;
     private RestServer rest;
+    private CommandGateway commands;
 
     public MasterPublisher(MasterConfig config, Clock clock) {
         this.config = config;
@@ -111,8 +117,8 @@ public final class MasterPublisher implements AutoCloseable {
         log.info("Master {}: CREATED -> RUNNING (topics {}*, state in {})", config.masterId(), topics.prefix(),
                 config.stateDir());
         String id = config.masterId();
-        admin = new TopicAdmin(Admin.create(config.kafkaClientProperties()), config.replicationFactor(), config.targetTopicMaxMessageBytes(),
-                config.targetTopicRetention(), config.targetTopicRetentionBytes());
+        admin = new TopicAdmin(Admin.create(config.kafkaClientProperties()), config.replicationFactor(),
+                config.targetTopicMaxMessageBytes(), config.targetTopicRetention(), config.targetTopicRetentionBytes());
         ensureTopics();
 
         SchemaRegistryClient schemaRegistry = new SchemaRegistryClient(config.schemaRegistry());
@@ -120,15 +126,18 @@ public final class MasterPublisher implements AutoCloseable {
         MsxCodec codec = MsxCodec.of(schemaRegistry, true, config.decodeLimits());
         // The producer refuses records over max.request.size: never below the records the target topics take.
         int maxRequestSize = Math.max(DEFAULT_MAX_REQUEST_SIZE, config.targetTopicMaxMessageBytes());
+        Signer signer = signer();
         MasterTopology.Context context = new MasterTopology.Context(topics, codec, admin,
                 RecordLimit.of(config.targetTopicMaxMessageBytes(), maxRequestSize), metrics,
                 config.historyRunsPerJob(), config.historyRetention(), config.downloadsPerTarget(),
-                config.commandMaxInstructions(), RETRY_IN_TASK, signer(), config.acceptKeysOnFirstUse(),
+                config.commandMaxInstructions(), RETRY_IN_TASK, signer, config.acceptKeysOnFirstUse(),
                 config.trustedKeys(), config.commandsRequireIdentity());
 
         unread = new UnreadInstructions(admin, topics, name -> TargetAgent.consumerGroup(topics.prefix(), name),
                 clock, metrics);
-        rest = new RestServer(config.httpHost(), config.httpPort(), id, Json.mapper(), new Api());
+        HttpSecurity httpSecurity = config.httpSecurity();
+        commands = new CommandGateway(config.kafkaClientProperties(), topics, codec, id, signer);
+        rest = new RestServer(config.httpHost(), config.httpPort(), id, Json.mapper(), new Api(), httpSecurity, clock);
         HostInfo self = new HostInfo(config.advertisedHost(), rest.port());
         streams = new KafkaStreams(MasterTopology.build(context), streamsConfig(self, maxRequestSize));
         streams.setUncaughtExceptionHandler(this::uncaught);
@@ -139,7 +148,8 @@ public final class MasterPublisher implements AutoCloseable {
             }
         });
         metrics.bind(streams, streams::state);
-        queries = new Queries(streams, self, codec, clock, unread);
+        queries = new Queries(streams, self, codec, clock, unread, Peers.of(httpSecurity));
+        commands.start();
         rest.start();
         streams.start();
         refresher = Threads.supervised("msx-master-" + id + "-refresh", this::refreshLoop,
@@ -337,6 +347,12 @@ public final class MasterPublisher implements AutoCloseable {
         public String metrics() {
             return metrics.scrape();
         }
+
+        @Override
+        public Optional<CommandResult> submit(org.apache.avro.specific.SpecificRecord command, Duration wait)
+                throws InterruptedException {
+            return commands.submit(command, wait);
+        }
     }
 
     /**
@@ -473,6 +489,9 @@ public final class MasterPublisher implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         if (rest != null) {
             rest.close();
+        }
+        if (commands != null) {
+            commands.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         }
         if (streams != null) {
             streams.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));

@@ -20,6 +20,7 @@ import io.msx.spool.StatusOutbox.Priority;
 import io.msx.spool.StatusSpool;
 import io.msx.agent.internal.AgentMeta;
 import io.msx.agent.internal.AgentHttpServer;
+import io.msx.http.HttpSecurity;
 import io.msx.agent.internal.AgentState;
 import io.msx.agent.internal.AgentStore;
 import io.msx.agent.internal.CheckInScheduler;
@@ -193,8 +194,11 @@ public final class TargetAgent implements AutoCloseable {
      *                              overlaps the data directory or cannot be made, the run-as user cannot be switched
      *                              to); the agent is then STOPPED
      * @throws io.msx.spool.SpoolStorageException when the data directory is locked by another agent or unusable
+     * @throws org.apache.kafka.common.config.ConfigException when the HTTP keystore or tokens file is unusable
      */
     public synchronized void start() {
+        // read before anything starts: a bad keystore or tokens file fails the start, not half of it
+        HttpSecurity httpSecurity = config.httpPort() >= 0 ? config.httpSecurity() : null;
         transition(State.CREATED, State.RUNNING);
         JobIsolation isolation;
         try {
@@ -281,7 +285,8 @@ public final class TargetAgent implements AutoCloseable {
         if (config.httpPort() >= 0) {
             PrometheusMeterRegistry prometheus = meters instanceof PrometheusMeterRegistry p ? p
                     : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            http = new AgentHttpServer(config.httpHost(), config.httpPort(), name, this::health, prometheus);
+            http = new AgentHttpServer(config.httpHost(), config.httpPort(), name, httpSecurity, this::health,
+                    prometheus);
             http.start();
         }
         log.info("Target agent {} started ({} job(s), poll interval {}, data in {}, job steps in {} as {}, {})",

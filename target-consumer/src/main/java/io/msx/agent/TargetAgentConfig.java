@@ -4,6 +4,8 @@ import io.msx.agent.internal.job.JobIsolation;
 import io.msx.config.ConfigSources;
 import io.msx.schemas.Topics;
 import io.msx.config.MsxClientConfig;
+import io.msx.http.HttpSecurity;
+import io.msx.http.HttpSecurityConfig;
 import io.msx.spool.StatusSpoolConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
@@ -34,11 +36,16 @@ public final class TargetAgentConfig extends MsxClientConfig {
     public static final String HTTP_PORT_CONFIG = "http.port";
     public static final String INSTRUCTIONS_REQUIRE_SIGNATURE_CONFIG = "instructions.require.signature";
     public static final String INSTRUCTIONS_MAX_AGE_MS_CONFIG = "instructions.max.age.ms";
+    public static final String HTTP_TLS_KEYSTORE_PATH_CONFIG = HttpSecurityConfig.TLS_KEYSTORE_PATH_CONFIG;
+    public static final String HTTP_TLS_KEYSTORE_PASSWORD_CONFIG = HttpSecurityConfig.TLS_KEYSTORE_PASSWORD_CONFIG;
+    public static final String HTTP_TLS_KEYSTORE_TYPE_CONFIG = HttpSecurityConfig.TLS_KEYSTORE_TYPE_CONFIG;
+    public static final String HTTP_AUTH_TOKENS_FILE_CONFIG = HttpSecurityConfig.AUTH_TOKENS_FILE_CONFIG;
 
     public static final long MIN_POLL_INTERVAL_MS = Duration.ofSeconds(10).toMillis();
     public static final long MAX_POLL_INTERVAL_MS = Duration.ofHours(8).toMillis();
 
-    public static final ConfigDef CONFIG_DEF = withJobIsolationKeys(withCommonKeys(new ConfigDef()))
+    public static final ConfigDef CONFIG_DEF = HttpSecurityConfig.define(withJobIsolationKeys(withCommonKeys(
+            new ConfigDef())), "the /health and /metrics endpoints")
             .define(TARGET_NAME_CONFIG, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, targetNameValidator(),
                     ConfigDef.Importance.HIGH, "Name of this target server; its instructions come from "
                             + "<topic.prefix>target.<name>.")
@@ -137,6 +144,15 @@ public final class TargetAgentConfig extends MsxClientConfig {
 
     public int httpPort() {
         return getInt(HTTP_PORT_CONFIG);
+    }
+
+    /**
+     * TLS and bearer tokens of the /health and /metrics endpoints, from the http.tls.* and http.auth.* keys.
+     *
+     * @throws org.apache.kafka.common.config.ConfigException when the keystore or the tokens file is unusable
+     */
+    public HttpSecurity httpSecurity() {
+        return HttpSecurityConfig.security(this);
     }
 
     /** Budget of one job outcome's encoded size. */

@@ -14,7 +14,11 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Function;
 
-/** Builds a command's header, submits it, and turns a rejection or a silent master into a message and exit code. */
+/**
+ * Builds a command's header, submits it (to the commands topic, or with {@code --submit-via rest} through the
+ * master's REST API, which writes a header of its own), and turns a rejection or a silent master into a message and
+ * exit code.
+ */
 final class CommandSubmitter {
 
     /** What the master said, or the exit code to end with when it said no or nothing. */
@@ -38,9 +42,14 @@ final class CommandSubmitter {
                 .setIssuedBy(System.getProperty("user.name"))
                 .build());
         Optional<CommandResult> result;
-        try (CommandClient client = new CommandClient(connection.kafka(), connection.registry(),
-                connection.topics())) {
-            result = client.signWith(connection.signer()).submit(built, timeout);
+        if (connection.submitVia == ConnectionOptions.SubmitVia.rest) {
+            // the master writes the header: its own command id, and the token's name as issuedBy
+            result = connection.master().submit(built, timeout);
+        } else {
+            try (CommandClient client = new CommandClient(connection.kafka(), connection.registry(),
+                    connection.topics())) {
+                result = client.signWith(connection.signer()).submit(built, timeout);
+            }
         }
         if (result.isEmpty()) {
             err.println("msx: no answer from the master within " + timeout.toSeconds() + " s (is `msx master run` "

@@ -1,15 +1,25 @@
 package io.msx.master.cli;
 
+import io.msx.http.ClientTls;
+import io.msx.master.client.MasterClient;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** Where Kafka, the schema registry and the master are; each also read from an {@code MSX_*} variable. */
+/**
+ * Where Kafka, the schema registry and the master are, and how to reach the master's REST API (token, trusted CA,
+ * commands over REST or Kafka); each also read from an {@code MSX_*} variable.
+ */
 public final class ConnectionOptions {
+
+    /** How commands reach the master. */
+    enum SubmitVia { kafka, rest }
 
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT",
             defaultValue = "${env:MSX_BOOTSTRAP_SERVERS:-127.0.0.1:9092}",
@@ -54,6 +64,48 @@ public final class ConnectionOptions {
     /** Settings for the Kafka clients: the bootstrap servers and the security keys from the file and environment. */
     Map<String, Object> kafka() {
         return CliKafkaConfig.load(bootstrapServers, commandConfig, System.getenv()).kafkaClientProperties();
+    }
+
+    @Option(names = "--token-file", paramLabel = "FILE", defaultValue = "${env:MSX_TOKEN_FILE}",
+            description = "File holding the bearer token for the master's REST API (env MSX_TOKEN_FILE). Wins over "
+                    + "env MSX_TOKEN, which holds the token itself.")
+    Path tokenFile;
+
+    @Option(names = "--ca-file", paramLabel = "PEM", defaultValue = "${env:MSX_CA_FILE}",
+            description = "CA certificate(s), PEM, to trust for an https:// --master-url (env MSX_CA_FILE); default: "
+                    + "the JVM's trusted CAs.")
+    Path caFile;
+
+    @Option(names = "--submit-via", paramLabel = "kafka|rest", defaultValue = "${env:MSX_SUBMIT_VIA:-kafka}",
+            description = "How commands reach the master: kafka (written to the commands topic; needs Kafka and the "
+                    + "registry) or rest (POST /commands; needs an operator token, and the master records the "
+                    + "token's name as who issued it). Env MSX_SUBMIT_VIA; default ${DEFAULT-VALUE}.")
+    SubmitVia submitVia;
+
+    /** A client of the master's REST API with these options' token and trust. */
+    MasterClient master() {
+        return new MasterClient(masterUrl, token(), caFile == null ? null : ClientTls.trustingPem(caFile));
+    }
+
+    /**
+     * The bearer token: the first line of --token-file, else env MSX_TOKEN, else none.
+     *
+     * @throws IllegalArgumentException when the token file cannot be read or is empty
+     */
+    String token() {
+        if (tokenFile != null) {
+            try {
+                String token = Files.readString(tokenFile).strip().lines().findFirst().orElse("").strip();
+                if (token.isEmpty()) {
+                    throw new IllegalArgumentException("token file " + tokenFile + " is empty");
+                }
+                return token;
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read token file " + tokenFile + ": " + e);
+            }
+        }
+        String token = System.getenv("MSX_TOKEN");
+        return token == null || token.isBlank() ? null : token.strip();
     }
 
     Topics topics() {

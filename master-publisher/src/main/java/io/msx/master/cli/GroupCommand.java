@@ -2,7 +2,6 @@ package io.msx.master.cli;
 
 import io.msx.avro.command.DeleteGroup;
 import io.msx.avro.command.UpdateGroup;
-import io.msx.master.client.MasterClient;
 import io.msx.master.internal.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,7 +25,7 @@ public final class GroupCommand {
 
         @Override
         public Integer call() throws Exception {
-            Map<String, List<String>> groups = new MasterClient(connection.masterUrl).groups();
+            Map<String, List<String>> groups = connection.master().groups();
             if (output == OutputFormat.json) {
                 out().println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(groups));
             } else {

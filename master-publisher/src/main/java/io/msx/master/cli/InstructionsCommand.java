@@ -1,7 +1,6 @@
 package io.msx.master.cli;
 
 import io.msx.master.InstructionView;
-import io.msx.master.client.MasterClient;
 import io.msx.master.internal.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,7 +34,7 @@ public final class InstructionsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<InstructionView> rows = new MasterClient(connection.masterUrl).instructions(target, job);
+        List<InstructionView> rows = connection.master().instructions(target, job);
         PrintWriter out = spec.commandLine().getOut();
         if (output == OutputFormat.json) {
             out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(rows));

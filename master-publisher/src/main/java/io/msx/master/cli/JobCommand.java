@@ -105,7 +105,7 @@ public final class JobCommand {
             }
             Set<String> triggers = outcome.result().getInstructions().stream()
                     .map(p -> p.getInstructionId().toString()).collect(Collectors.toSet());
-            MasterClient master = new MasterClient(connection.masterUrl);
+            MasterClient master = connection.master();
             List<JobRunView> runs = List.of();
             int reported = -1;
             while (true) {
@@ -138,7 +138,7 @@ public final class JobCommand {
 
         @Override
         public Integer call() throws Exception {
-            List<JobView> jobs = new MasterClient(connection.masterUrl).jobs();
+            List<JobView> jobs = connection.master().jobs();
             if (output == OutputFormat.json) {
                 out().println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(jobs));
             } else {
@@ -164,7 +164,7 @@ public final class JobCommand {
 
         @Override
         public Integer call() throws Exception {
-            Optional<List<JobRunView>> runs = new MasterClient(connection.masterUrl).history(jobId);
+            Optional<List<JobRunView>> runs = connection.master().history(jobId);
             if (runs.isEmpty()) {
                 err().println("msx: unknown job '" + jobId + "'");
                 return ExitCodes.FAILED;

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "msx", mixinStandardHelpOptions = true, versionProvider = MsxCli.Version.class,
         description = "Multiserver job dispatch on Kafka (SQL Server Agent MSX/TSX).",
         subcommands = {TargetCommand.class, GroupCommand.class, JobCommand.class, InstructionsCommand.class, MasterCommand.class, AgentCommand.class, DemoCommand.class,
-                AccessCommand.class, KeysCommand.class,
+                AccessCommand.class, KeysCommand.class, TokenCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MsxCli {
 

@@ -29,7 +29,7 @@ public final class TargetAcceptCommand extends SubmittingCommand implements Call
     public Integer call() throws Exception {
         String accepting = fingerprint;
         if (accepting == null) {
-            Optional<TargetView> view = new MasterClient(connection.masterUrl).target(target);
+            Optional<TargetView> view = connection.master().target(target);
             if (view.isEmpty() || view.get().presentedKeyFingerprint() == null) {
                 err().println("msx: target '" + target + "' presents no key (has it enlisted?)");
                 return ExitCodes.FAILED;

@@ -1,7 +1,6 @@
 package io.msx.master.cli;
 
 import io.msx.master.TargetView;
-import io.msx.master.client.MasterClient;
 import io.msx.master.internal.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,7 +32,7 @@ public final class TargetListCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        print(spec.commandLine().getOut(), new MasterClient(connection.masterUrl).targets(), output);
+        print(spec.commandLine().getOut(), connection.master().targets(), output);
         return ExitCodes.OK;
     }
 

@@ -87,7 +87,7 @@ public final class TargetPollCommand implements Callable<Integer> {
             out.flush();
             return ExitCodes.OK;
         }
-        MasterClient master = new MasterClient(connection.masterUrl);
+        MasterClient master = connection.master();
         // Each target's row for THIS poll instruction: another poll's check-in does not count, so concurrent polls
         // of one target both succeed.
         Map<String, TargetView> answered = new LinkedHashMap<>();

@@ -1,7 +1,6 @@
 package io.msx.master.cli;
 
 import io.msx.master.TargetView;
-import io.msx.master.client.MasterClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -31,7 +30,7 @@ public final class TargetShowCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Optional<TargetView> view = new MasterClient(connection.masterUrl).target(target);
+        Optional<TargetView> view = connection.master().target(target);
         if (view.isEmpty()) {
             spec.commandLine().getErr().println("msx: unknown target '" + target + "'");
             return ExitCodes.FAILED;

@@ -2,6 +2,8 @@ package io.msx.master.internal;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.msx.http.ClientTls;
+import io.msx.http.HttpSecurity;
 import org.apache.kafka.streams.state.HostInfo;
 
 import java.io.IOException;
@@ -11,17 +13,59 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * Asks another master instance for what its stores hold ({@code ?scope=local}), found through Kafka Streams'
- * {@code application.server} metadata. Thread-safe.
+ * {@code application.server} metadata. Instances share their configuration: over HTTPS when this one serves HTTPS,
+ * trusting the certificates of this instance's own keystore chain (so every instance's certificate must come from
+ * the same CA and name its {@code advertised.host}); and with the bearer token of the request being answered
+ * ({@link #onBehalfOf}), so a peer authorizes the caller as this instance did. Thread-safe.
  */
-final class Peers {
+public final class Peers {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    /** The Authorization header of the request this thread answers, forwarded to peers. */
+    private static final ThreadLocal<String> AUTHORIZATION = new ThreadLocal<>();
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    private final HttpClient http;
+    private final String scheme;
     private final ObjectMapper json = Json.mapper();
+
+    /** Plain HTTP, no token of its own. */
+    Peers() {
+        this(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build(), "http");
+    }
+
+    private Peers(HttpClient http, String scheme) {
+        this.http = http;
+        this.scheme = scheme;
+    }
+
+    /** Peers reached as this instance is reached: HTTPS (trusting its own keystore's chain) when it has TLS. */
+    public static Peers of(HttpSecurity security) {
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3));
+        security.tls().ifPresent(tls -> builder.sslContext(ClientTls.trusting(tls.chainCertificates())));
+        return new Peers(builder.build(), security.scheme());
+    }
+
+    /**
+     * Runs {@code query} forwarding {@code authorization} (the caller's {@code Authorization} header, or null) to
+     * every peer it asks on this thread.
+     */
+    public static <T> T onBehalfOf(String authorization, Supplier<T> query) {
+        String before = AUTHORIZATION.get();
+        AUTHORIZATION.set(authorization);
+        try {
+            return query.get();
+        } finally {
+            if (before == null) {
+                AUTHORIZATION.remove();
+            } else {
+                AUTHORIZATION.set(before);
+            }
+        }
+    }
 
     /**
      * GETs {@code path} (which carries {@code scope=local}) from a peer.
@@ -30,11 +74,15 @@ final class Peers {
      * @throws IllegalStateException when the peer cannot be reached or answers with an error
      */
     <T> Optional<T> get(HostInfo peer, String path, TypeReference<T> type) {
-        URI uri = URI.create("http://" + peer.host() + ":" + peer.port() + path);
+        URI uri = URI.create(scheme + "://" + peer.host() + ":" + peer.port() + path);
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(TIMEOUT).GET();
+        String authorization = AUTHORIZATION.get();
+        if (authorization != null) {
+            request.header("Authorization", authorization);
+        }
         HttpResponse<byte[]> response;
         try {
-            response = http.send(HttpRequest.newBuilder(uri).timeout(TIMEOUT).GET().build(),
-                    HttpResponse.BodyHandlers.ofByteArray());
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
             throw new IllegalStateException("master instance " + peer.host() + ":" + peer.port()
                     + " holding part of the views cannot be reached: " + e.getMessage(), e);

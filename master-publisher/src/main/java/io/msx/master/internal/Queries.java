@@ -53,9 +53,16 @@ public final class Queries {
     private final MsxCodec codec;
     private final Clock clock;
     private final UnreadInstructions unread;
-    private final Peers peers = new Peers();
+    private final Peers peers;
 
     public Queries(KafkaStreams streams, HostInfo self, MsxCodec codec, Clock clock, UnreadInstructions unread) {
+        this(streams, self, codec, clock, unread, new Peers());
+    }
+
+    /** @param peers how other instances are asked (HTTPS, the caller's token) */
+    public Queries(KafkaStreams streams, HostInfo self, MsxCodec codec, Clock clock, UnreadInstructions unread,
+                   Peers peers) {
+        this.peers = peers;
         this.streams = streams;
         this.self = self;
         this.codec = codec;

@@ -1,47 +1,68 @@
 package io.msx.master.internal;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import io.javalin.http.Context;
+import io.msx.MsxRetriableException;
+import io.msx.avro.CommandHeader;
+import io.msx.avro.CommandResult;
+import io.msx.http.HttpSecurity;
+import io.msx.http.MsxHttpServer;
+import io.msx.http.MsxHttpServer.Access;
+import io.msx.http.Principal;
 import io.msx.master.InstructionView;
 import io.msx.master.JobRunView;
 import io.msx.master.JobView;
+import io.msx.master.MasterException;
 import io.msx.master.TargetView;
+import io.msx.schemas.MessageFamily;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.UUID;
 import java.util.function.Supplier;
 
 /**
- * The master's read-only REST API on the JDK's built-in HTTP server: {@code GET /health}, {@code /health/live},
- * {@code /health/ready}, {@code /metrics}, {@code /targets}, {@code /targets/<name>}, {@code /jobs},
- * {@code /jobs/<id>/history?limit=}, {@code /groups}, {@code /instructions?target=&job=&id=&limit=}. A view query with
- * {@code scope=local} answers from this instance's stores only (how instances ask each other). While the stores are
- * not queryable (starting, rebalancing) a view answers 503. Eight named worker threads and a bounded queue of 100;
- * connections beyond it are closed.
+ * The master's REST API: {@code GET /health}, {@code /health/live}, {@code /health/ready}, {@code /metrics},
+ * {@code /targets}, {@code /targets/{name}}, {@code /jobs}, {@code /jobs/{id}/history?limit=}, {@code /groups},
+ * {@code /instructions?target=&job=&id=&limit=}, and {@code POST /commands?wait=} (see {@link CommandJson} for the
+ * body). A view query with {@code scope=local} answers from this instance's stores only (how instances ask each
+ * other). While the stores are not queryable (starting, rebalancing) a view answers 503.
+ *
+ * <p>Security ({@link HttpSecurity}): HTTPS only with a keystore; with a tokens file the views, history, metrics
+ * and instructions need the read role, commands the operator role, and the probes stay open but answer only live
+ * and ready to a caller without a valid token. A command's {@code issuedBy} is always {@code rest:<token name>}
+ * ({@code rest:anonymous} without tokens), whatever the body says.
+ *
+ * <p>Binds its port in the constructor (known before Kafka Streams is configured with it), serves after
+ * {@link #start()}. Up to {@value #THREADS} named threads ({@code msx-master-<id>-http-N}, a waiting command holds
+ * one) and a bounded queue. {@link #close()} is idempotent.
  */
 public final class RestServer implements AutoCloseable {
 
-    private static final Logger log = LoggerFactory.getLogger(RestServer.class);
     /** Rows of the download list returned when the request names no limit. */
     public static final int DEFAULT_INSTRUCTIONS_LIMIT = 1000;
     /** Runs of a job's history returned when the request names no limit (the newest). */
     public static final int DEFAULT_HISTORY_LIMIT = 10_000;
-    static final int THREADS = 8;
+    /** How long {@code POST /commands} waits for the result when the request names no {@code wait}. */
+    public static final Duration DEFAULT_COMMAND_WAIT = Duration.ofSeconds(30);
+    public static final Duration MAX_COMMAND_WAIT = Duration.ofMinutes(5);
+    /**
+     * Threads, including Jetty's acceptor and selector: enough that requests waiting on another instance (or on a
+     * command's result) do not starve that instance's scope=local calls.
+     */
+    static final int THREADS = 16;
+    private static final int QUEUE = 100;
 
     /** What the API serves. */
     public interface Api {
@@ -61,168 +82,227 @@ public final class RestServer implements AutoCloseable {
         Health health();
 
         String metrics();
+
+        /**
+         * Writes a command (its header already set) to the commands topic and waits up to {@code wait} for the
+         * master's answer.
+         *
+         * @return empty when no answer came within {@code wait} (the command is written)
+         * @throws MsxRetriableException when the command cannot be written now
+         */
+        Optional<CommandResult> submit(SpecificRecord command, Duration wait) throws InterruptedException;
     }
 
     /** @param body state, last error, reasons */
     public record Health(boolean live, boolean ready, Map<String, Object> body) {
     }
 
-    private final HttpServer server;
-    private final ThreadPoolExecutor executor;
+    private final MsxHttpServer server;
     private final ObjectMapper json;
+    private final Api api;
+    private final Clock clock;
 
+    /** Plain HTTP without authentication. */
     public RestServer(String host, int port, String masterId, ObjectMapper json, Api api) {
+        this(host, port, masterId, json, api, HttpSecurity.none(), Clock.systemUTC());
+    }
+
+    /**
+     * Binds the port.
+     *
+     * @throws MasterException naming the address when it cannot listen there
+     */
+    public RestServer(String host, int port, String masterId, ObjectMapper json, Api api, HttpSecurity security,
+                      Clock clock) {
         this.json = json;
-        AtomicInteger threads = new AtomicInteger();
-        // enough threads that requests waiting on another instance do not starve that instance's scope=local calls
-        this.executor = new ThreadPoolExecutor(THREADS, THREADS, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(100),
-                r -> new Thread(r, "msx-master-" + masterId + "-http-" + threads.incrementAndGet()),
-                new ThreadPoolExecutor.AbortPolicy());
+        this.api = api;
+        this.clock = clock;
         try {
-            this.server = HttpServer.create(new InetSocketAddress(host, port), 50);
-        } catch (IOException e) {
-            executor.shutdownNow();
-            throw new io.msx.master.MasterException("cannot listen on " + host + ":" + port + " for the REST API: "
-                    + e.getMessage(), e);
+            this.server = new MsxHttpServer(new MsxHttpServer.Settings("REST API", host, port,
+                    "msx-master-" + masterId + "-http", THREADS, QUEUE), security);
+        } catch (UncheckedIOException e) {
+            throw new MasterException("cannot listen on " + host + ":" + port + " for the REST API: "
+                    + e.getCause().getMessage(), e);
         }
-        server.setExecutor(executor);
-        server.createContext("/health", exchange -> {
-            String path = exchange.getRequestURI().getPath();
-            Health health = api.health();
-            int status = switch (path) {
-                case "/health/live" -> health.live() ? 200 : 503;
-                case "/health/ready" -> health.ready() ? 200 : 503;
-                default -> 200;
-            };
-            respond(exchange, status, () -> Optional.of(health.body()));
-        });
-        server.createContext("/metrics", exchange -> {
-            try (exchange) {
-                byte[] bytes = api.metrics().getBytes(StandardCharsets.UTF_8);
-                exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-                exchange.sendResponseHeaders(200, bytes.length);
-                try (OutputStream out = exchange.getResponseBody()) {
-                    out.write(bytes);
-                }
+        server.exception(InvalidStateStoreException.class, (e, ctx) -> send(ctx, 503, Map.of("error",
+                "the master's views are not queryable now (starting or rebalancing); try again: " + e.getMessage())));
+        server.exception(MsxRetriableException.class, (e, ctx) -> send(ctx, 503, Map.of("error", e.getMessage())));
+        server.get("/health", Access.OPEN, ctx -> health(ctx, null));
+        server.get("/health/live", Access.OPEN, ctx -> health(ctx, Health::live));
+        server.get("/health/ready", Access.OPEN, ctx -> health(ctx, Health::ready));
+        server.get("/metrics", Access.READ, ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                .result(api.metrics()));
+        server.get("/targets", Access.READ, ctx -> send(ctx, 200, query(ctx, () -> api.targets(local(ctx)))));
+        server.get("/targets/{name}", Access.READ, ctx -> found(ctx, query(ctx,
+                () -> api.target(ctx.pathParam("name"), local(ctx)))));
+        server.get("/jobs", Access.READ, ctx -> send(ctx, 200, query(ctx, () -> api.jobs(local(ctx)))));
+        server.get("/jobs/{id}", Access.READ, ctx -> found(ctx, Optional.empty()));
+        server.get("/jobs/{id}/history", Access.READ, ctx -> {
+            int limit = limit(ctx, DEFAULT_HISTORY_LIMIT);
+            if (limit > 0) {
+                found(ctx, query(ctx, () -> api.history(ctx.pathParam("id"), limit, local(ctx))));
             }
         });
-        server.createContext("/targets", exchange -> {
-            String path = exchange.getRequestURI().getPath();
-            boolean local = local(exchange);
-            if (path.equals("/targets") || path.equals("/targets/")) {
-                respond(exchange, 200, () -> Optional.of(api.targets(local)));
-            } else {
-                String name = path.substring("/targets/".length());
-                respond(exchange, 200, () -> api.target(name, local).map(Object.class::cast));
+        server.get("/groups", Access.READ, ctx -> send(ctx, 200, query(ctx, () -> api.groups(local(ctx)))));
+        server.get("/instructions", Access.READ, ctx -> {
+            int limit = limit(ctx, DEFAULT_INSTRUCTIONS_LIMIT);
+            if (limit > 0) {
+                send(ctx, 200, query(ctx, () -> api.instructions(ctx.queryParam("target"), ctx.queryParam("job"),
+                        ctx.queryParam("id"), limit, local(ctx))));
             }
         });
-        server.createContext("/jobs", exchange -> {
-            String path = exchange.getRequestURI().getPath();
-            boolean local = local(exchange);
-            if (path.equals("/jobs") || path.equals("/jobs/")) {
-                respond(exchange, 200, () -> Optional.of(api.jobs(local)));
-            } else if (path.endsWith("/history")) {
-                String id = path.substring("/jobs/".length(), path.length() - "/history".length());
-                int limit = limit(exchange, DEFAULT_HISTORY_LIMIT);
-                if (limit < 1) {
-                    respond(exchange, 400, () -> Optional.of(Map.of("error", "limit must be a positive integer")));
-                    return;
-                }
-                respond(exchange, 200, () -> api.history(id, limit, local).map(Object.class::cast));
-            } else {
-                respond(exchange, 200, Optional::empty);
-            }
-        });
-        server.createContext("/groups", exchange -> respond(exchange, 200,
-                () -> Optional.of(api.groups(local(exchange)))));
-        server.createContext("/instructions", exchange -> {
-            Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
-            int limit = limit(exchange, DEFAULT_INSTRUCTIONS_LIMIT);
-            if (limit < 1) {
-                respond(exchange, 400, () -> Optional.of(Map.of("error", "limit must be a positive integer")));
-                return;
-            }
-            int rows = limit;
-            respond(exchange, 200, () -> Optional.of(api.instructions(query.get("target"), query.get("job"),
-                    query.get("id"), rows, "local".equals(query.get("scope")))));
-        });
-    }
-
-    /** The {@code limit} parameter, the default when absent, -1 when it is not a number. */
-    private static int limit(HttpExchange exchange, int defaultLimit) {
-        String raw = query(exchange.getRequestURI().getRawQuery()).get("limit");
-        try {
-            return raw == null ? defaultLimit : Integer.parseInt(raw);
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-    }
-
-    private static boolean local(HttpExchange exchange) {
-        return "local".equals(query(exchange.getRequestURI().getRawQuery()).get("scope"));
-    }
-
-    private static Map<String, String> query(String raw) {
-        Map<String, String> query = new HashMap<>();
-        if (raw != null) {
-            for (String pair : raw.split("&")) {
-                int eq = pair.indexOf('=');
-                if (eq > 0) {
-                    query.put(URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8),
-                            URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
-                }
-            }
-        }
-        return query;
+        server.post("/commands", Access.OPERATOR, this::command);
     }
 
     public void start() {
         server.start();
-        log.info("REST API listening on http://{}:{}", server.getAddress().getHostString(), port());
     }
 
     public int port() {
-        return server.getAddress().getPort();
+        return server.port();
     }
 
-    private void respond(HttpExchange exchange, int okStatus, Supplier<Optional<Object>> body) throws IOException {
-        try (exchange) {
-            if (!"GET".equals(exchange.getRequestMethod())) {
-                send(exchange, 405, Map.of("error", "only GET is supported"));
-                return;
-            }
-            Optional<Object> value;
-            try {
-                value = body.get();
-            } catch (InvalidStateStoreException e) {
-                send(exchange, 503, Map.of("error", "the master's views are not queryable now (starting or "
-                        + "rebalancing); try again: " + e.getMessage()));
-                return;
-            } catch (RuntimeException e) {
-                log.warn("REST {} failed: {}", exchange.getRequestURI(), e.toString());
-                send(exchange, 500, Map.of("error", e.toString()));
-                return;
-            }
-            if (value.isEmpty()) {
-                send(exchange, 404, Map.of("error", "not found: " + exchange.getRequestURI().getPath()));
+    /** {@code https} when a keystore is configured, else {@code http}. */
+    public String scheme() {
+        return server.scheme();
+    }
+
+    /** Full health to a known caller (or without tokens), only live and ready to anyone else. */
+    private void health(Context ctx, java.util.function.Predicate<Health> ok) {
+        Health health = api.health();
+        Map<String, Object> body = health.body();
+        if (MsxHttpServer.principal(ctx).isEmpty()) {
+            body = new LinkedHashMap<>();
+            body.put("live", health.live());
+            body.put("ready", health.ready());
+        }
+        send(ctx, ok == null || ok.test(health) ? 200 : 503, body);
+    }
+
+    /** Asks the view, forwarding the caller's token to any other instance the view is gathered from. */
+    private static <T> T query(Context ctx, Supplier<T> view) {
+        return Peers.onBehalfOf(ctx.header("Authorization"), view);
+    }
+
+    private static boolean local(Context ctx) {
+        return "local".equals(ctx.queryParam("scope"));
+    }
+
+    /** The {@code limit} parameter, the default when absent; answers 400 and returns -1 when it is not positive. */
+    private int limit(Context ctx, int defaultLimit) {
+        String raw = ctx.queryParam("limit");
+        int limit;
+        try {
+            limit = raw == null ? defaultLimit : Integer.parseInt(raw);
+        } catch (NumberFormatException e) {
+            limit = -1;
+        }
+        if (limit < 1) {
+            send(ctx, 400, Map.of("error", "limit must be a positive integer"));
+            return -1;
+        }
+        return limit;
+    }
+
+    private void found(Context ctx, Optional<?> value) {
+        if (value.isEmpty()) {
+            send(ctx, 404, Map.of("error", "not found: " + ctx.path()));
+        } else {
+            send(ctx, 200, value.get());
+        }
+    }
+
+    /**
+     * {@code POST /commands}: builds the command from the body around a header of the server's making (issuedBy
+     * {@code rest:<token name>}), writes it and answers its result (200), or 202 when none came within
+     * {@code wait}.
+     */
+    private void command(Context ctx) throws InterruptedException {
+        Principal caller = MsxHttpServer.principal(ctx).orElseThrow();
+        Duration wait;
+        try {
+            wait = parseWait(ctx.queryParam("wait"));
+        } catch (IllegalArgumentException e) {
+            send(ctx, 400, Map.of("error", e.getMessage()));
+            return;
+        }
+        String issuedBy = "rest:" + caller.name();
+        CommandHeader header = CommandHeader.newBuilder().setCommandId(UUID.randomUUID())
+                .setIssuedAt(clock.instant().truncatedTo(ChronoUnit.MILLIS)).setIssuedBy(issuedBy).build();
+        SpecificRecord command;
+        try {
+            JsonNode body = json.readTree(ctx.bodyAsBytes());
+            command = CommandJson.read(body, header);
+        } catch (IOException e) {
+            send(ctx, 400, Map.of("error", "the body is not JSON: " + e.getMessage()));
+            return;
+        } catch (IllegalArgumentException e) {
+            send(ctx, 400, Map.of("error", e.getMessage()));
+            return;
+        }
+        Optional<CommandResult> result = api.submit(command, wait);
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("commandId", header.getCommandId().toString());
+        answer.put("type", MessageFamily.typeName(command));
+        answer.put("issuedBy", issuedBy);
+        if (result.isEmpty()) {
+            answer.put("status", "PENDING");
+            answer.put("reason", "written to the commands topic; no result within " + wait.toMillis() + " ms (the "
+                    + "master decides it when it reads it; the result is keyed by the command id)");
+            send(ctx, 202, answer);
+            return;
+        }
+        CommandResult decided = result.get();
+        answer.put("status", decided.getStatus().name());
+        answer.put("reason", decided.getReason());
+        answer.put("processedAt", decided.getProcessedAt());
+        answer.put("instructions", decided.getInstructions().stream().map(p -> Map.of("target", p.getTarget(),
+                "instructionId", p.getInstructionId().toString(), "operation", p.getOperation())).toList());
+        send(ctx, 200, answer);
+    }
+
+    /** {@code wait=}: absent the default, else 0 (do not wait), 500ms, 30s, 2m, or plain seconds. */
+    static Duration parseWait(String raw) {
+        if (raw == null || raw.isBlank()) {
+            return DEFAULT_COMMAND_WAIT;
+        }
+        String v = raw.strip().toLowerCase(Locale.ROOT);
+        Duration wait;
+        try {
+            if (v.endsWith("ms")) {
+                wait = Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+            } else if (v.endsWith("s")) {
+                wait = Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
+            } else if (v.endsWith("m")) {
+                wait = Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
+            } else if (v.endsWith("h")) {
+                wait = Duration.ofHours(Long.parseLong(v.substring(0, v.length() - 1)));
             } else {
-                send(exchange, okStatus, value.get());
+                wait = Duration.ofSeconds(Long.parseLong(v));
             }
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("wait must be a duration such as 0, 500ms, 30s or 2m, not '" + raw
+                    + "'");
         }
+        if (wait.isNegative() || wait.compareTo(MAX_COMMAND_WAIT) > 0) {
+            throw new IllegalArgumentException("wait must be between 0 and " + MAX_COMMAND_WAIT.toMinutes()
+                    + " minutes, not '" + raw + "'");
+        }
+        return wait;
     }
 
-    private void send(HttpExchange exchange, int status, Object body) throws IOException {
-        byte[] bytes = json.writeValueAsBytes(body);
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
+    private void send(Context ctx, int status, Object body) {
+        byte[] bytes;
+        try {
+            bytes = json.writeValueAsBytes(body);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the answer as JSON", e);
         }
+        ctx.status(status).contentType("application/json").result(bytes);
     }
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+        server.close();
     }
 }

@@ -1,82 +1,87 @@
 package io.msx.agent.internal;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import io.javalin.http.Context;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.msx.agent.TargetAgentException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import io.msx.http.HttpSecurity;
+import io.msx.http.MsxHttpServer;
+import io.msx.http.MsxHttpServer.Access;
 
-import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
+import java.io.UncheckedIOException;
 import java.util.function.Supplier;
 
 /**
- * The agent's operational endpoints on the JDK's HTTP server, for Kubernetes probes: {@code GET /health/live} (200
- * unless the agent FAILED: never depends on the broker), {@code GET /health/ready} and {@code GET /health} (200 while
- * it runs, consumes its topic and the broker answers; 503 otherwise), each with the same JSON body saying why; and
- * {@code GET /metrics} in the Prometheus text format. One named worker thread, a bounded queue.
+ * The agent's operational endpoints, for Kubernetes probes and Prometheus: {@code GET /health/live} (200 unless the
+ * agent FAILED: never depends on the broker), {@code GET /health/ready} and {@code GET /health} (200 while it runs,
+ * consumes its topic and the broker answers; 503 otherwise), each with a JSON body saying why; and
+ * {@code GET /metrics} in the Prometheus text format. With a tokens file (see {@link HttpSecurity}) the probes stay
+ * open but answer only {@code live} and {@code ready} to a caller without a valid token, and {@code /metrics} needs
+ * the read role. Up to four named threads ({@code msx-target-<name>-http-N}), a bounded queue. {@link #close()} is
+ * idempotent.
  */
 public final class AgentHttpServer implements AutoCloseable {
 
-    private static final Logger log = LoggerFactory.getLogger(AgentHttpServer.class);
+    private static final int THREADS = 4;
+    private static final int QUEUE = 50;
 
     /** What {@code /health} reports. */
     public record Health(boolean live, boolean ready, String json) {
     }
 
-    private final HttpServer server;
-    private final ThreadPoolExecutor executor;
+    private final MsxHttpServer server;
 
-    public AgentHttpServer(String host, int port, String target, Supplier<Health> health,
+    /**
+     * Binds the port.
+     *
+     * @throws TargetAgentException naming the address when it cannot listen there
+     */
+    public AgentHttpServer(String host, int port, String target, HttpSecurity security, Supplier<Health> health,
                            PrometheusMeterRegistry prometheus) {
-        this.executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(50),
-                r -> new Thread(r, "msx-target-" + target + "-http"), new ThreadPoolExecutor.AbortPolicy());
         try {
-            this.server = HttpServer.create(new InetSocketAddress(host, port), 20);
-        } catch (IOException e) {
-            executor.shutdownNow();
+            this.server = new MsxHttpServer(new MsxHttpServer.Settings("Health and metrics of " + target, host, port,
+                    "msx-target-" + target + "-http", THREADS, QUEUE), security);
+        } catch (UncheckedIOException e) {
             throw new TargetAgentException("cannot listen on " + host + ":" + port + " for health and metrics: "
-                    + e.getMessage(), e);
+                    + e.getCause().getMessage(), e);
         }
-        server.setExecutor(executor);
-        server.createContext("/health", exchange -> {
+        server.get("/health/live", Access.OPEN, ctx -> {
             Health h = health.get();
-            boolean live = exchange.getRequestURI().getPath().equals("/health/live");
-            send(exchange, (live ? h.live() : h.ready()) ? 200 : 503, "application/json", h.json());
+            send(ctx, h.live(), h);
         });
-        server.createContext("/metrics", exchange ->
-                send(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", prometheus.scrape()));
+        server.get("/health/ready", Access.OPEN, ctx -> {
+            Health h = health.get();
+            send(ctx, h.ready(), h);
+        });
+        server.get("/health", Access.OPEN, ctx -> {
+            Health h = health.get();
+            send(ctx, h.ready(), h);
+        });
+        server.get("/metrics", Access.READ, ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                .result(prometheus.scrape()));
+    }
+
+    /** The full body for a known caller (or when no tokens are configured); only live and ready for anyone else. */
+    private static void send(Context ctx, boolean ok, Health h) {
+        String body = MsxHttpServer.principal(ctx).isPresent() ? h.json()
+                : "{\"live\":" + h.live() + ",\"ready\":" + h.ready() + "}";
+        ctx.status(ok ? 200 : 503).contentType("application/json").result(body);
     }
 
     public void start() {
         server.start();
-        log.info("Health and metrics on http://{}:{}/health and /metrics", server.getAddress().getHostString(), port());
     }
 
     public int port() {
-        return server.getAddress().getPort();
+        return server.port();
     }
 
-    private static void send(HttpExchange exchange, int status, String type, String body) throws IOException {
-        try (exchange) {
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().set("Content-Type", type);
-            exchange.sendResponseHeaders(status, bytes.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(bytes);
-            }
-        }
+    /** {@code https} when a keystore is configured, else {@code http}. */
+    public String scheme() {
+        return server.scheme();
     }
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+        server.close();
     }
 }
