@@ -68,6 +68,9 @@ class CommandJsonTest {
                 EnlistTarget.newBuilder().setHeader(h).setTarget("T3").setLocation(null).setGroups(List.of("g"))
                         .build(),
                 EnlistTarget.newBuilder().setHeader(h).setTarget("T3").setLocation("rack 4").build(),
+                EnlistTarget.newBuilder().setHeader(h).setTarget("T4").setKeyFingerprint("SHA256:abc").build(),
+                io.msx.avro.command.AcceptTarget.newBuilder().setHeader(h).setTarget("T4")
+                        .setKeyFingerprint("SHA256:abc").build(),
                 DefectTarget.newBuilder().setHeader(h).setTarget("T3").setForce(true).build(),
                 ResyncTargets.newBuilder().setHeader(h).setTargets(List.of("T1")).build(),
                 UpsertJob.newBuilder().setHeader(h).setJob(job()).setMode(UpsertMode.CREATE).build(),
