@@ -272,6 +272,8 @@ class SecurityIT {
         assertThat(forged).as("unsigned job never ran").doesNotExist();
         assertThat(replayed).as("T2's job replayed into T1 never ran").doesNotExist();
         assertThat(tampered).as("altered job never ran").doesNotExist();
+        await().atMost(WAIT).alias("the master, on its own user, reads T1's lag: nothing unread").until(() ->
+                Long.valueOf(0).equals(master.target("T1").orElseThrow().unreadInstructions()));
     }
 
     private void submit(java.util.function.Function<CommandHeader, SpecificRecord> command) throws Exception {

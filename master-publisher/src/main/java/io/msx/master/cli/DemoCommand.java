@@ -1,7 +1,15 @@
 package io.msx.master.cli;
 
 import io.msx.local.Directories;
+import io.msx.http.BearerTokens;
+import io.msx.http.HttpSecurityConfig;
+import io.msx.http.Role;
+import io.msx.local.LocalCa;
 import io.msx.local.LocalStack;
+import io.msx.master.KafkaAccess;
+import io.msx.schemas.Topics;
+import io.msx.security.Ed25519Keys;
+import io.msx.security.Signer;
 import io.msx.master.MasterConfig;
 import io.msx.master.MasterPublisher;
 import io.msx.master.TargetView;
@@ -26,8 +34,11 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
 /**
- * {@code msx demo}: the embedded default, end to end. Starts a real KRaft broker and a real Apicurio registry on
- * 127.0.0.1, a master and two target agents (in this JVM, each with its own Kafka clients), then runs
+ * {@code msx demo}: the embedded default, end to end and secured. Starts a real KRaft broker (SASL SCRAM, ACLs) and a
+ * real Apicurio registry on 127.0.0.1, gives the master, an operator and each target its own Kafka user with
+ * least-privilege ACLs and its own signing key, serves the master's REST API over TLS with a bearer token, starts a
+ * master and two target agents (in this JVM, each with its own Kafka clients), pre-registers the targets with their
+ * keys' fingerprints, then runs
  * {@code msx target poll --all --wait}, {@code msx target list}, {@code msx job create},
  * {@code msx job start --wait} and {@code msx job history} exactly as an operator would, and stops.
  */
@@ -52,25 +63,79 @@ public final class DemoCommand implements Callable<Integer> {
         out.println("== Starting the local stack: Kafka (KRaft) broker + Apicurio schema registry");
         out.flush();
         try (LocalStack stack = LocalStack.start()) {
-            out.println("   Kafka " + stack.bootstrapServers() + ", schema registry " + stack.schemaRegistryUrl());
-            MasterPublisher master = new MasterPublisher(new MasterConfig(Map.of(
+            out.println("   Kafka " + stack.bootstrapServers() + " (SASL SCRAM-SHA-512, ACLs), schema registry "
+                    + stack.schemaRegistryUrl());
+            Path keys = Files.createDirectories(data.resolve("keys"));
+            Topics topics = Topics.defaults();
+            Map<String, String> masterKafka;
+            Map<String, String> operatorKafka;
+            Map<String, Map<String, String>> targetKafka = new java.util.HashMap<>();
+            try (KafkaAccess access = new KafkaAccess(stack.adminClientProperties(), topics)) {
+                masterKafka = access.provisionMaster("msx-master").clientSettings("SASL_PLAINTEXT");
+                operatorKafka = access.provisionOperator("ops").clientSettings("SASL_PLAINTEXT");
+                for (String target : targets) {
+                    targetKafka.put(target, access.provisionTarget(target).clientSettings("SASL_PLAINTEXT"));
+                }
+            }
+            Path masterKey = keys.resolve("master.key");
+            Ed25519Keys.readOrCreate(masterKey);
+            Path operatorKey = keys.resolve("operator.key");
+            Ed25519Keys.readOrCreate(operatorKey);
+            LocalCa.ServerFiles tls = LocalCa.writeLocalhost(Files.createDirectories(data.resolve("tls")));
+            BearerTokens.NewToken token = BearerTokens.create("ops", Role.OPERATOR, new java.security.SecureRandom());
+            Path tokens = keys.resolve("tokens");
+            Files.writeString(tokens, token.line() + "\n");
+            Path tokenFile = keys.resolve("ops.token");
+            AccessCommand.writeOwnerOnly(tokenFile, token.token() + "\n");
+            Path operatorConfig = keys.resolve("ops.properties");
+            AccessCommand.writeOwnerOnly(operatorConfig, properties(operatorKafka));
+            out.println("   Kafka users: msx-master, ops (operator), " + targets.stream().map(KafkaAccess::targetUser)
+                    .collect(Collectors.joining(", ")) + "; each with its own LITERAL ACLs");
+
+            Map<String, Object> masterConfig = new java.util.HashMap<>(Map.of(
                     MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
                     MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
                     MasterConfig.HTTP_PORT_CONFIG, 0,
-                    MasterConfig.STATE_DIR_CONFIG, data.resolve("master").toString())), Clock.systemUTC());
+                    MasterConfig.STATE_DIR_CONFIG, data.resolve("master").toString(),
+                    MasterConfig.SIGNING_KEY_FILE_CONFIG, masterKey.toString(),
+                    MasterConfig.TRUSTED_KEYS_FILE_CONFIG, operatorKey + ".pub",
+                    MasterConfig.COMMANDS_REQUIRE_IDENTITY_CONFIG, "true",
+                    HttpSecurityConfig.TLS_KEYSTORE_PATH_CONFIG, tls.keystore().toString(),
+                    HttpSecurityConfig.TLS_KEYSTORE_PASSWORD_CONFIG, tls.password(),
+                    HttpSecurityConfig.AUTH_TOKENS_FILE_CONFIG, tokens.toString()));
+            masterConfig.putAll(masterKafka);
+            MasterPublisher master = new MasterPublisher(new MasterConfig(masterConfig), Clock.systemUTC());
             List<TargetAgent> agents = new ArrayList<>();
             try {
                 master.start();
-                String masterUrl = "http://127.0.0.1:" + master.httpPort();
-                out.println("== Master running, REST API " + masterUrl);
+                String masterUrl = "https://127.0.0.1:" + master.httpPort();
+                out.println("== Master running as Kafka user msx-master, REST API " + masterUrl + " (TLS, bearer "
+                        + "tokens); instructions signed with " + Signer.fromFile(masterKey).keyId());
+                String[] connection = {"--bootstrap-servers", stack.bootstrapServers(),
+                    "--schema-registry-url", stack.schemaRegistryUrl(), "--master-url", masterUrl,
+                    "--command-config", operatorConfig.toString(), "--signing-key-file", operatorKey.toString(),
+                    "--token-file", tokenFile.toString(), "--ca-file", tls.caPem().toString()};
                 for (int i = 0; i < targets.size(); i++) {
-                    TargetAgent agent = new TargetAgent(new TargetAgentConfig(Map.of(
-                            TargetAgentConfig.TARGET_NAME_CONFIG, targets.get(i),
+                    String target = targets.get(i);
+                    Path targetKey = keys.resolve(target + ".key");
+                    String fingerprint = new Signer(Ed25519Keys.readOrCreate(targetKey)).keyId();
+                    int rc = run(out, err, "$ msx target enlist " + target + " --key-fingerprint " + fingerprint,
+                            concat(new String[] {"target", "enlist", target, "--location", "rack-" + (i + 1),
+                                "--key-fingerprint", fingerprint}, connection));
+                    if (rc != ExitCodes.OK) {
+                        return rc;
+                    }
+                    Map<String, Object> agentConfig = new java.util.HashMap<>(Map.of(
+                            TargetAgentConfig.TARGET_NAME_CONFIG, target,
                             TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
                             TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                            TargetAgentConfig.DATA_DIR_CONFIG, data.resolve(targets.get(i)).toString(),
+                            TargetAgentConfig.DATA_DIR_CONFIG, data.resolve(target).toString(),
                             TargetAgentConfig.LOCATION_CONFIG, "rack-" + (i + 1),
-                            TargetAgentConfig.TIME_ZONE_CONFIG, zones[i % zones.length])), Clock.systemUTC());
+                            TargetAgentConfig.TIME_ZONE_CONFIG, zones[i % zones.length],
+                            TargetAgentConfig.SIGNING_KEY_FILE_CONFIG, targetKey.toString(),
+                            TargetAgentConfig.TRUSTED_KEYS_FILE_CONFIG, masterKey + ".pub"));
+                    agentConfig.putAll(targetKafka.get(target));
+                    TargetAgent agent = new TargetAgent(new TargetAgentConfig(agentConfig), Clock.systemUTC());
                     agents.add(agent);
                     agent.start();
                 }
@@ -78,9 +143,9 @@ public final class DemoCommand implements Callable<Integer> {
                     err.println("msx demo: targets did not enlist within " + READY_TIMEOUT.toSeconds() + " s");
                     return ExitCodes.FAILED;
                 }
-                out.println("== Targets enlisted: " + String.join(", ", targets));
-                String[] connection = {"--bootstrap-servers", stack.bootstrapServers(),
-                    "--schema-registry-url", stack.schemaRegistryUrl(), "--master-url", masterUrl};
+                out.println();
+                out.println("== Targets enlisted with their own Kafka users and accepted signing keys: "
+                        + String.join(", ", targets));
                 int rc = run(out, err, "$ msx target poll --all --wait", concat(
                         new String[] {"target", "poll", "--all", "--wait", "--timeout", "60s"}, connection));
                 if (rc != ExitCodes.OK) {
@@ -152,6 +217,13 @@ public final class DemoCommand implements Callable<Integer> {
         out.flush();
         return new CommandLine(new MsxCli()).setOut(out).setErr(err)
                 .setExecutionExceptionHandler(MsxCli.EXCEPTION_HANDLER).execute(args);
+    }
+
+    private static String properties(Map<String, String> settings) {
+        StringBuilder text = new StringBuilder();
+        new java.util.TreeMap<>(settings).forEach((k, v) -> text.append(k).append('=').append(v.replace("\\",
+                "\\\\")).append('\n'));
+        return text.toString();
     }
 
     private static String[] concat(String[] a, String[] b) {
