@@ -3,8 +3,8 @@ package io.msx.master;
 /** A target's health as the master sees it (SQL Server Agent's Manage Target Servers statuses). */
 public enum TargetStatus {
     /**
-     * It presented a status-signing key no operator accepted yet (or a new one): its events change no view until
-     * {@code msx target accept} names the key's fingerprint.
+     * It presented a status-signing key and none is accepted yet: its events change no view until
+     * {@code msx target accept --fingerprint} names the key's fingerprint.
      */
     PENDING,
     /** Checked in within three polling intervals. */

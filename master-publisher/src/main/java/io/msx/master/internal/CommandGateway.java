@@ -57,6 +57,8 @@ public final class CommandGateway implements AutoCloseable {
     private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(15);
     private static final Duration RETRY = Duration.ofSeconds(1);
 
+    /** The issuer of a command posted without authentication (no tokens file): never signed for. */
+    static final String ANONYMOUS = "rest:" + io.msx.http.Principal.ANONYMOUS.name();
     private final Signer signer;
     private final Topics topics;
     private final MsxCodec codec;
@@ -131,7 +133,10 @@ public final class CommandGateway implements AutoCloseable {
             try {
                 // signed with the master's key, vouching for the caller it authenticated (the header's issuedBy)
                 ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.commands(), id, value);
-                CommandSignatures.sign(signer, header.getIssuedBy(), value, record.headers());
+                if (!ANONYMOUS.equals(header.getIssuedBy())) {
+                    // an unauthenticated caller (no tokens file) is vouched for by nobody: unverified
+                    CommandSignatures.sign(signer, header.getIssuedBy(), value, record.headers());
+                }
                 producer.send(record)
                         .get(WRITE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             } catch (ExecutionException e) {

@@ -92,7 +92,7 @@ public final class Queries {
 
     /** Registered and not defected, or waiting for an operator to accept the key it presented. */
     private static boolean shown(io.msx.master.internal.topology.TargetState s) {
-        return (s.registered && !s.defected) || (s.presentedKey != null && !s.presentedKey.equals(s.acceptedKey));
+        return (s.registered && !s.defected) || (s.presentedKey != null && s.acceptedKey == null);
     }
 
     /** Every registered target this instance's active views hold, as the API shows it. */

@@ -173,7 +173,7 @@ public final class StatusRules {
 
     /** Its status at {@code now} (master clock). */
     public static TargetStatus status(TargetState s, Instant now) {
-        if (s.presentedKey != null && !s.presentedKey.equals(s.acceptedKey)) {
+        if (s.presentedKey != null && s.acceptedKey == null) {
             return TargetStatus.PENDING;
         }
         if (s.spoolFull) {

@@ -213,10 +213,16 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
             state.heldEnlist = null;
             return true;
         }
-        state.heldEnlist = Base64.getEncoder().encodeToString(record.value());
+        if (state.acceptedKey == null) {
+            // held until an operator accepts the key (a later Enlist, genuine or not, replaces it: acceptance
+            // names the fingerprint, so only the key the operator checked is ever accepted)
+            state.heldEnlist = Base64.getEncoder().encodeToString(record.value());
+        }
+        // with a key accepted, another one presented changes nothing but what the view shows as presented: a
+        // stranger enlisting under the name cannot make the target PENDING nor replace what it is known by
         deadLetter(record, "the status-signing key " + fingerprint + " presented by '" + state.name + "' is not "
                 + "accepted: its events change no view until an operator accepts it (msx target accept "
-                + state.name + ")");
+                + state.name + " --fingerprint " + fingerprint + ")");
         return false;
     }
 
@@ -246,8 +252,15 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
             Decoded decoded = deps.retrying("decoding the held Enlist of " + state.name, () -> deps.codec()
                     .decode(MessageFamily.STATUS, deps.topics().status(), value));
             if (decoded instanceof Decoded.Message message) {
-                applyAccepted(record.withKey(state.name.getBytes(StandardCharsets.UTF_8)).withValue(value),
-                        message.value());
+                try {
+                    applyAccepted(record.withKey(state.name.getBytes(StandardCharsets.UTF_8)).withValue(value),
+                            message.value());
+                } catch (MsxRetriableException | SchemaRegistryException | KafkaException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    // a held Enlist the rules refuse must not fail the task over and over
+                    log.warn("Target {}: its held Enlist was not applied: {}", state.name, e.getMessage());
+                }
             }
         }
     }
@@ -303,6 +316,12 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
                 state.groups = r.groups();
                 state.registeredAt = r.registeredAt();
                 state.approvedFingerprint = r.keyFingerprint();
+                if (r.defected()) {
+                    // a defected installation's key is forgotten: coming back takes a key accepted again
+                    state.acceptedKey = null;
+                    state.presentedKey = null;
+                    state.heldEnlist = null;
+                }
             }
             case POSTED -> {
                 downloads.posted(state, event);

@@ -256,6 +256,47 @@ class MasterTopologyTest {
         assertThat(targetStatus("t2")).as("not pre-registered").isEqualTo(TargetStatus.PENDING);
     }
 
+    @Test
+    void shouldNotLetAnotherKeyEnlistingUnderAnAcceptedNameChangeItsView() {
+        start();
+        enlistAll("t1");
+        status("t1", checkIn("t1", "e1", 2, 5));
+        String accepted = state("t1").acceptedKey;
+
+        // another target (it may write the status topic) enlists as t1 with a key of its own, new epoch
+        statusSignedBy("t1", enlist("t1", "e2", 1, "elsewhere"), new Signer(Ed25519Keys.generate()));
+        // t1's own key id and signature on other bytes (altered after signing)
+        byte[] key = "t1".getBytes(StandardCharsets.UTF_8);
+        org.apache.kafka.common.header.internals.RecordHeaders headers =
+                new org.apache.kafka.common.header.internals.RecordHeaders();
+        SignatureHeaders.write(headers, targetKey("t1").keyId(), StatusSignatures.sign(targetKey("t1"), key,
+                codec.encode(checkIn("t1", "e1", 3, 9))), null);
+        status.pipeInput(new TestRecord<>(key, codec.encode(checkIn("t1", "e1", 3, 4242)), headers, T0));
+        // and its genuine next check-in
+        statusSignedBy("t1", checkIn("t1", "e1", 3, 9), targetKey("t1"));
+        var deadLettered = records(Topics.deadLetter(TOPICS.status()));
+
+        assertThat(state("t1").acceptedKey).isEqualTo(accepted);
+        assertThat(state("t1").epoch).isEqualTo("e1");
+        assertThat(state("t1").location).isNotEqualTo("elsewhere");
+        assertThat(targetStatus("t1")).isNotEqualTo(TargetStatus.PENDING);
+        assertThat(state("t1").heldEnlist).isNull();
+        assertThat(deadLettered).as("the stranger's Enlist and the altered check-in").hasSize(2);
+        assertThat(new String(deadLettered.get(1).headers().lastHeader(DeadLetters.REASON_HEADER).value(),
+                StandardCharsets.UTF_8)).contains("forged or tampered");
+        assertThat(state("t1").spoolDepth).as("t1's own signed check-in applies").isEqualTo(9);
+    }
+
+    @Test
+    void shouldForgetADefectedTargetsKey() {
+        start();
+        enlistAll("t1");
+        assertThat(command(io.msx.avro.command.DefectTarget.newBuilder().setHeader(commandHeader()).setTarget("t1")
+                .setForce(true).build()).getStatus()).isEqualTo(CommandStatus.ACCEPTED);
+
+        assertThat(state("t1").acceptedKey).isNull();
+    }
+
     private static io.msx.avro.command.AcceptTarget accept(String target, String fingerprint) {
         return io.msx.avro.command.AcceptTarget.newBuilder().setHeader(commandHeader()).setTarget(target)
                 .setKeyFingerprint(fingerprint).build();

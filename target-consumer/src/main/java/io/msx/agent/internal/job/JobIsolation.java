@@ -238,12 +238,22 @@ public final class JobIsolation {
     Map<String, String> environment(JobStep step, Map<String, String> markers) {
         Map<String, String> env = new TreeMap<>(baseEnv);
         step.getEnv().forEach((name, value) -> {
-            if (!MARKER_VARIABLES.contains(name)) {
+            if (!MARKER_VARIABLES.contains(name) && !isLoaderVariable(name)) {
                 env.put(name, value);
             }
         });
         env.putAll(markers);
         return env;
+    }
+
+    /**
+     * Variables the dynamic loader (glibc) or the C library reads to load other code: a step may not set them, as
+     * {@code setsid} and {@code setpriv} start with the step's environment while still root.
+     */
+    static boolean isLoaderVariable(String name) {
+        return name.startsWith("LD_") || name.equals("GCONV_PATH") || name.equals("GLIBC_TUNABLES")
+                || name.equals("MALLOC_TRACE") || name.equals("LOCPATH") || name.equals("NLSPATH")
+                || name.equals("HOSTALIASES") || name.equals("RES_OPTIONS");
     }
 
     /** How to start {@code step} with its run's {@code markers}, or why it must not start; starts nothing. */
@@ -273,7 +283,12 @@ public final class JobIsolation {
             if (refusal != null) {
                 return new Refused(refusal + NOT_STARTED, false);
             }
-            command.add(found.toString());
+            // the real path that was checked, not a link that could be switched before exec
+            try {
+                command.add(found.toRealPath().toString());
+            } catch (IOException e) {
+                return new Refused(program + " cannot be resolved to a real path (" + e + ")" + NOT_STARTED, false);
+            }
             command.addAll(argv.subList(1, argv.size()));
         }
         return new Start(command, directory, env);
@@ -293,6 +308,11 @@ public final class JobIsolation {
                 if (MARKER_VARIABLES.contains(name)) {
                     throw new IllegalArgumentException(where + "env sets " + name + ", which the agent sets on every "
                             + "step process (it finds a run's processes by it): " + MARKER_VARIABLES + " are reserved");
+                }
+                if (isLoaderVariable(name)) {
+                    throw new IllegalArgumentException(where + "env sets " + name + ", which the dynamic loader "
+                            + "obeys: setsid and setpriv run as root before the user switch, and an allowed program "
+                            + "would load other code (LD_*, GCONV_PATH, ... are refused)");
                 }
             }
             Path directory = directory(step);

@@ -107,6 +107,19 @@ class JobIsolationTest {
     }
 
     @Test
+    void shouldNeverHandLoaderVariablesToTheRootRunWrappersAndRefuseJobsSettingThem() {
+        JobStep preload = step("true").setEnv(Map.of("LD_PRELOAD", "/tmp/evil.so", "GCONV_PATH", "/tmp",
+                "GREETING", "hi")).build();
+        JobIsolation isolation = isolation(List.of());
+
+        Map<String, String> env = isolation.environment(preload, MARKERS);
+
+        assertThat(env).doesNotContainKeys("LD_PRELOAD", "GCONV_PATH").containsEntry("GREETING", "hi");
+        assertThatThrownBy(() -> isolation.check(job(preload))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("dynamic loader");
+    }
+
+    @Test
     void shouldRefusePassingThroughTheAgentsOwnSettings() {
         assertThatThrownBy(() -> isolation(List.of(), List.of("MSX_SASL_JAAS_CONFIG")))
                 .isInstanceOf(TargetAgentException.class).hasMessageContaining("MSX_SASL_JAAS_CONFIG");
