@@ -15,8 +15,10 @@ import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import io.msx.agent.TargetAgent;
 import io.msx.agent.TargetAgentConfig;
+import io.msx.security.InstructionSignatures;
+import io.msx.security.SignatureHeaders;
+import io.msx.security.Signer;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -24,6 +26,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
@@ -48,6 +51,8 @@ import java.util.concurrent.CountDownLatch;
  *       once (one transaction);</li>
  *   <li>idle resident memory of an agent JVM vs an idle JVM holding only a raw consumer, same JVM flags.</li>
  * </ul>
+ * The broker is secured (SASL SCRAM, ACLs): every client connects as its super-user. The instructions are signed as the
+ * master signs them (a key pair of the run, which the agent trusts), so the apply rate includes checking them.
  */
 final class AgentBench {
 
@@ -63,12 +68,33 @@ final class AgentBench {
     private AgentBench() {
     }
 
+    /** Signs the posted instructions as the master would, numbering them upwards (one target, T1). */
+    private static final class Signing {
+        private final Signer signer;
+        private long seq;
+
+        Signing(Path key) {
+            this.signer = Signer.fromFile(key);
+        }
+
+        ProducerRecord<byte[], byte[]> record(String topic, String target, byte[] value) {
+            seq++;
+            RecordHeaders headers = new RecordHeaders();
+            SignatureHeaders.write(headers, signer.keyId(), InstructionSignatures.sign(signer, target, seq, value),
+                    seq);
+            return new ProducerRecord<>(topic, null, (byte[]) null, value, headers);
+        }
+    }
+
     static void main() throws Exception {
         Path root = Files.createTempDirectory("msx-bench-agent-");
         try (LocalStack stack = LocalStack.start()) {
             Topics topics = new Topics("bench.");
-            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                    stack.bootstrapServers()))) {
+            Path key = Clients.masterKey(root);
+            Signing signing = new Signing(key);
+            // the children's Kafka security settings and the key the agent trusts
+            Path security = Clients.write(stack.adminSecuritySettings(), root.resolve("kafka.properties"));
+            try (Admin admin = Admin.create(stack.adminClientProperties())) {
                 admin.createTopics(List.of(new NewTopic(topics.status(), 1, (short) 1),
                         new NewTopic(topics.target("T1"), 1, (short) 1))).all().get();
             }
@@ -78,17 +104,17 @@ final class AgentBench {
             // it is positioned (ready), then post every instruction in one transaction, so all become readable at
             // once and the production rate does not bound the apply rate.
             int httpPort = freePort();
-            Process agent = child(stack, topics, "agent-child", root.resolve("agent").toString(),
-                    Integer.toString(httpPort));
+            Process agent = child(stack, topics, "agent-child", root.resolve("agent").toString(), security,
+                    Integer.toString(httpPort), Clients.publicKey(key).toString());
             double applyRate;
             double rawRate;
             long agentRss;
             try {
                 awaitReady(agent, httpPort);
-                produceInstructions(stack, topics, codec, "warm-up-", WARMUP);
+                produceInstructions(stack, topics, codec, signing, "warm-up-", WARMUP);
                 applyRate(stack, topics, codec, 0, WARMUP);
                 long measuredFrom = endOffset(stack, topics);
-                produceInstructions(stack, topics, codec, "job-", INSTRUCTIONS);
+                produceInstructions(stack, topics, codec, signing, "job-", INSTRUCTIONS);
                 applyRate = applyRate(stack, topics, codec, measuredFrom, INSTRUCTIONS);
                 rawRate = rawReadRate(stack, topics, measuredFrom);
                 Thread.sleep(IDLE.toMillis()); // let it settle idle before reading its memory
@@ -97,7 +123,7 @@ final class AgentBench {
                 agent.destroy();
                 agent.waitFor();
             }
-            Process consumer = child(stack, topics, "consumer-child", "");
+            Process consumer = child(stack, topics, "consumer-child", "", security);
             long consumerRss;
             try {
                 Thread.sleep(IDLE.toMillis() + 3000); // same idle time after its start-up and read
@@ -120,18 +146,17 @@ final class AgentBench {
 
     private static long endOffset(LocalStack stack, Topics topics) {
         TopicPartition tp = new TopicPartition(topics.target("T1"), 0);
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(stack.adminClientProperties(),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             return consumer.endOffsets(List.of(tp)).get(tp);
         }
     }
 
-    /** {@code count} JobInserts in one transaction: readable (read_committed) all at once. */
-    private static void produceInstructions(LocalStack stack, Topics topics, MsxCodec codec, String jobPrefix,
-                                            int count) throws Exception {
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(), ProducerConfig.LINGER_MS_CONFIG, 5,
+    /** {@code count} signed JobInserts in one transaction: readable (read_committed) all at once. */
+    private static void produceInstructions(LocalStack stack, Topics topics, MsxCodec codec, Signing signing,
+                                            String jobPrefix, int count) throws Exception {
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Clients.with(stack.adminClientProperties(),
+                ProducerConfig.LINGER_MS_CONFIG, 5,
                 ProducerConfig.TRANSACTIONAL_ID_CONFIG, "msx-bench-agent-" + UUID.randomUUID()),
                 new ByteArraySerializer(), new ByteArraySerializer())) {
             producer.initTransactions();
@@ -142,7 +167,7 @@ final class AgentBench {
                                 .setCommand(List.of("true")).build())).build();
                 InstructionHeader header = InstructionHeader.newBuilder().setInstructionId(UUID.randomUUID())
                         .setTarget("T1").setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build();
-                producer.send(new ProducerRecord<>(topics.target("T1"), codec.encode(JobInsert.newBuilder()
+                producer.send(signing.record(topics.target("T1"), "T1", codec.encode(JobInsert.newBuilder()
                         .setHeader(header).setJob(job).build())));
             }
             producer.commitTransaction();
@@ -152,8 +177,7 @@ final class AgentBench {
     /** Reads the whole topic once (warm-up), then times reading the measured instructions from {@code from}. */
     private static double rawReadRate(LocalStack stack, Topics topics, long from) {
         TopicPartition tp = new TopicPartition(topics.target("T1"), 0);
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Clients.with(stack.adminClientProperties(),
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.assign(List.of(tp));
@@ -178,8 +202,7 @@ final class AgentBench {
         TopicPartition tp = new TopicPartition(topics.status(), 0);
         List<Instant> applied = new ArrayList<>();
         long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(stack.adminClientProperties(),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
@@ -216,15 +239,19 @@ final class AgentBench {
         return (applied.size() - 1) / seconds;
     }
 
-    private static Process child(LocalStack stack, Topics topics, String role, String dataDir, String... more)
-            throws Exception {
+    /**
+     * A child JVM: {@code role}, bootstrap servers, registry, topic prefix, data dir, the properties file of its Kafka
+     * security settings, then {@code more}.
+     */
+    private static Process child(LocalStack stack, Topics topics, String role, String dataDir, Path security,
+                                 String... more) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), JVM_HEAP));
         if (role.equals("agent-child") && !CHILD_JVM_ARGS.isBlank()) {
             command.addAll(List.of(CHILD_JVM_ARGS.trim().split("\\s+")));
         }
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), Bench.class.getName(), role,
-                stack.bootstrapServers(), stack.schemaRegistryUrl(), topics.prefix(), dataDir));
+                stack.bootstrapServers(), stack.schemaRegistryUrl(), topics.prefix(), dataDir, security.toString()));
         command.addAll(List.of(more));
         // -Dmsx.bench.child.log=FILE keeps the agent child's output (for diagnosis); discarded otherwise
         String log = System.getProperty("msx.bench.child.log");
@@ -270,15 +297,17 @@ final class AgentBench {
         throw new IllegalStateException("no VmRSS for pid " + pid);
     }
 
-    /** Child: a target agent, until killed. */
+    /** Child: a target agent, until killed; after the common arguments its HTTP port and the trusted key file. */
     static void agentChild(String[] args) throws InterruptedException {
-        TargetAgent agent = new TargetAgent(new TargetAgentConfig(Map.of(
+        TargetAgent agent = new TargetAgent(TargetAgentConfig.load(Map.of(
                 TargetAgentConfig.TARGET_NAME_CONFIG, "T1",
                 TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, args[1],
                 TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, args[2],
                 TargetAgentConfig.TOPIC_PREFIX_CONFIG, args[3],
                 TargetAgentConfig.DATA_DIR_CONFIG, args[4],
-                TargetAgentConfig.HTTP_PORT_CONFIG, Integer.parseInt(args[5]))), Clock.systemUTC());
+                TargetAgentConfig.HTTP_PORT_CONFIG, Integer.parseInt(args[6]),
+                TargetAgentConfig.TRUSTED_KEYS_FILE_CONFIG, args[7]), Path.of(args[5]), Map.of()),
+                Clock.systemUTC());
         agent.start();
         new CountDownLatch(1).await();
     }
@@ -286,9 +315,9 @@ final class AgentBench {
     /** Child: a raw consumer that reads the same topic to its end, then idles polling, until killed. */
     static void consumerChild(String[] args) {
         TopicPartition tp = new TopicPartition(new Topics(args[3]).target("T1"), 0);
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, args[1]),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Clients.with(Clients.read(Path.of(args[5])),
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, args[1]), new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
             while (true) {

@@ -46,10 +46,9 @@ final class FanOuts {
      * Instructions per second of a raw idempotent producer writing one JobInsert to each target topic: the records
      * the master writes (the job's target list cut to the target it goes to).
      */
-    static double raw(String bootstrapServers, Topics topics, MsxCodec codec, List<String> targets, int rounds) {
+    static double raw(Map<String, Object> kafka, Topics topics, MsxCodec codec, List<String> targets, int rounds) {
         double[] rates = new double[rounds];
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Clients.with(kafka,
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all"),
                 new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int round = -1; round < rounds; round++) {
@@ -73,10 +72,10 @@ final class FanOuts {
     }
 
     /** Instructions per second of the master: UpsertJob to every target, produced until its result is read. */
-    static double master(String bootstrapServers, Topics topics, SchemaRegistryClient registry, List<String> targets,
+    static double master(Map<String, Object> kafka, Topics topics, SchemaRegistryClient registry, List<String> targets,
                          int rounds) throws InterruptedException {
         double[] rates = new double[rounds];
-        try (CommandClient client = new CommandClient(bootstrapServers, registry, topics)) {
+        try (CommandClient client = new CommandClient(kafka, registry, topics)) {
             for (int round = -1; round < rounds; round++) {
                 UpsertJob command = UpsertJob.newBuilder().setHeader(ForcePolls.header())
                         .setJob(job(targets, "v" + round)).build();

@@ -6,7 +6,6 @@ import io.msx.master.MasterPublisher;
 import io.msx.master.TargetView;
 import io.msx.schemas.MsxCodec;
 import io.msx.schemas.Topics;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -44,12 +43,12 @@ final class ForcePolls {
     }
 
     /** Sequential polls of random targets: command produced until the answering check-in is in the view. */
-    static long[] forcePolls(String bootstrapServers, Topics topics, MsxCodec codec, MasterPublisher master,
+    static long[] forcePolls(Map<String, Object> kafka, Topics topics, MsxCodec codec, MasterPublisher master,
                              List<String> targets) {
         Random random = new Random(42);
         long[] latencies = new long[POLLS];
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers, ProducerConfig.LINGER_MS_CONFIG, 0),
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Clients.with(kafka,
+                ProducerConfig.LINGER_MS_CONFIG, 0),
                 new StringSerializer(), new ByteArraySerializer())) {
             for (int i = -WARM_UP; i < POLLS; i++) {
                 String target = targets.get(random.nextInt(targets.size()));
@@ -75,10 +74,10 @@ final class ForcePolls {
     }
 
     /** Baseline: produce to A, an echo consumer forwards to B, measure until it is consumed from B. */
-    static long[] rawTwoHops(String bootstrapServers) throws InterruptedException {
-        Map<String, Object> producerConfig = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ProducerConfig.LINGER_MS_CONFIG, 0, ProducerConfig.ACKS_CONFIG, "all");
-        Map<String, Object> consumerConfig = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    static long[] rawTwoHops(Map<String, Object> kafka) throws InterruptedException {
+        Map<String, Object> producerConfig = Clients.with(kafka, ProducerConfig.LINGER_MS_CONFIG, 0,
+                ProducerConfig.ACKS_CONFIG, "all");
+        Map<String, Object> consumerConfig = kafka;
         AtomicBoolean stop = new AtomicBoolean();
         Thread echo = new Thread(() -> {
             try (KafkaConsumer<byte[], byte[]> in = new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(),

@@ -3,9 +3,12 @@ package io.msx.bench;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -33,16 +36,25 @@ final class KafkaEndToEnd {
         }
     }
 
-    /** One line of what the tool measured, or why it did not run. */
-    static String run(String bootstrapServers, String topic, int messages, int bytes) {
+    /**
+     * One line of what the tool measured, or why it did not run; {@code kafka}: bootstrap servers and the security
+     * settings, handed to the tool in its properties file.
+     */
+    static String run(Map<String, Object> kafka, String topic, int messages, int bytes) {
         if (!available()) {
             return "not available offline: " + TOOL + " (org.apache.kafka:kafka-tools) is not on the bench class "
                     + "path and not in ~/.m2; add it to bench/pom.xml to print Kafka's own figure here";
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = List.of(java, "-cp", System.getProperty("java.class.path"), TOOL, bootstrapServers,
-                topic, Integer.toString(messages), "all", Integer.toString(bytes));
+        Path properties = null;
         try {
+            properties = Files.createTempFile("msx-bench-e2e-", ".properties");
+            Map<String, Object> settings = new HashMap<>(kafka);
+            settings.remove("bootstrap.servers");
+            Clients.write(settings, properties);
+            List<String> command = List.of(java, "-cp", System.getProperty("java.class.path"), TOOL,
+                    (String) kafka.get("bootstrap.servers"), topic, Integer.toString(messages), "all",
+                    Integer.toString(bytes), properties.toString());
             Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
             List<String> lines = new ArrayList<>();
             try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
@@ -66,6 +78,14 @@ final class KafkaEndToEnd {
                     p.group(1), p.group(2), avg.find() ? ", mean " + avg.group(1) + " ms" : "");
         } catch (Exception e) {
             return "EndToEndLatency could not run: " + e;
+        } finally {
+            if (properties != null) {
+                try {
+                    Files.deleteIfExists(properties);
+                } catch (java.io.IOException e) {
+                    // a temporary file left behind
+                }
+            }
         }
     }
 }

@@ -9,7 +9,6 @@ import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 
 import java.io.IOException;
@@ -91,26 +90,31 @@ final class MasterBench {
     }
 
     private static void run(LocalStack stack, Path stateDir, int n, long statusEvents, int rounds) throws Exception {
-        String bootstrap = stack.bootstrapServers();
+        // bootstrap servers and the super-user's credentials: the broker is secured (SASL SCRAM, ACLs)
+        Map<String, Object> kafka = stack.adminClientProperties();
         Topics topics = new Topics("bench.");
         SimulatedFleet fleet = new SimulatedFleet(n);
         progress("creating %,d target topics and their dead-letter topics", n);
-        createTopics(bootstrap, topics, fleet.names());
+        createTopics(kafka, topics, fleet.names());
         SchemaRegistryClient registry = new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl()));
         MsxCodec codec = MsxCodec.of(registry, true);
         Map<String, Object> settings = new HashMap<>(Map.of(
-                MasterConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
                 MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
                 MasterConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
                 MasterConfig.MASTER_ID_CONFIG, "bench-master",
                 MasterConfig.HTTP_PORT_CONFIG, 0,
                 MasterConfig.STATE_DIR_CONFIG, stateDir.toString(),
-                MasterConfig.HISTORY_RUNS_PER_JOB_CONFIG, RUNS_PER_TARGET));
+                MasterConfig.HISTORY_RUNS_PER_JOB_CONFIG, RUNS_PER_TARGET,
+                // the key it signs instructions with, kept with its state
+                MasterConfig.SIGNING_KEY_FILE_CONFIG, Clients.masterKey(stateDir).toString()));
+        settings.putAll(stack.adminSecuritySettings());
         System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith(MASTER_PROPERTY_PREFIX))
                 .forEach(k -> settings.put(k.substring(MASTER_PROPERTY_PREFIX.length()), System.getProperty(k)));
         MasterConfig config = new MasterConfig(settings);
         progress("master settings: %s", settings.keySet().stream().filter(k -> !k.contains("bootstrap")
-                && !k.contains("url")).sorted().map(k -> k + "=" + settings.get(k)).toList());
+                && !k.contains("url") && !k.startsWith("sasl.")).sorted().map(k -> k + "=" + settings.get(k))
+                .toList());
 
         Memory.Point before = Memory.afterGc();
         progress("before master start: %s", before.describe());
@@ -122,7 +126,7 @@ final class MasterBench {
 
             // 1. enlist every target, then (2, baseline) restart with only the Enlists behind it
             long enlistStart = System.nanoTime();
-            try (StatusWriter writer = StatusWriter.bulk(bootstrap, topics, codec, fleet)) {
+            try (StatusWriter writer = StatusWriter.bulk(kafka, topics, codec, fleet)) {
                 fleet.names().forEach(writer::enlist);
                 writer.flush();
             }
@@ -139,7 +143,7 @@ final class MasterBench {
             long outcomes = (long) n * RUNS_PER_TARGET;
             progress("writing %,d JobOutcomes (%d per target)", outcomes, RUNS_PER_TARGET);
             Map<Integer, String> sentinels;
-            try (StatusWriter writer = StatusWriter.bulk(bootstrap, topics, codec, fleet)) {
+            try (StatusWriter writer = StatusWriter.bulk(kafka, topics, codec, fleet)) {
                 Instant base = Instant.now().minus(RUNS_PER_TARGET + 1, ChronoUnit.MINUTES);
                 for (int run = 1; run <= RUNS_PER_TARGET; run++) {
                     for (String target : fleet.names()) {
@@ -166,7 +170,7 @@ final class MasterBench {
             // 2. status events behind the master, then the restart measured
             long checkInStart = System.nanoTime();
             progress("writing %,d check-ins spread over the targets", statusEvents);
-            try (StatusWriter writer = StatusWriter.bulk(bootstrap, topics, codec, fleet)) {
+            try (StatusWriter writer = StatusWriter.bulk(kafka, topics, codec, fleet)) {
                 for (long i = 0; i < statusEvents; i++) {
                     writer.checkIn(fleet.names().get((int) (i % n)));
                 }
@@ -185,13 +189,13 @@ final class MasterBench {
             // 4. force polls (simulated targets answer) vs two raw hops
             List<String> pollTargets = fleet.names().subList(0, Math.min(POLL_TARGETS, n));
             progress("force polls: %d targets, vs two raw hops", pollTargets.size());
-            long[] hops = ForcePolls.rawTwoHops(bootstrap);
+            long[] hops = ForcePolls.rawTwoHops(kafka);
             long[] polls;
-            SimulatedTargets simulator = new SimulatedTargets(bootstrap, topics, codec, fleet, pollTargets);
+            SimulatedTargets simulator = new SimulatedTargets(kafka, topics, codec, fleet, pollTargets);
             Thread simulatorThread = new Thread(simulator, "bench-simulated-targets");
             simulatorThread.start();
             try {
-                polls = ForcePolls.forcePolls(bootstrap, topics, codec, master, pollTargets);
+                polls = ForcePolls.forcePolls(kafka, topics, codec, master, pollTargets);
             } finally {
                 simulator.stop();
                 simulatorThread.join(10_000);
@@ -200,11 +204,11 @@ final class MasterBench {
             // 3. fan-out of one job to every target vs a raw producer
             progress("fan-out to %,d targets: raw producer, then the master (%d rounds each after a warm-up)", n,
                     rounds);
-            double rawFanOut = FanOuts.raw(bootstrap, topics, codec, fleet.names(), rounds);
+            double rawFanOut = FanOuts.raw(kafka, topics, codec, fleet.names(), rounds);
             double fanOut;
             String fanOutFailure = null;
             try {
-                fanOut = FanOuts.master(bootstrap, topics, registry, fleet.names(), rounds);
+                fanOut = FanOuts.master(kafka, topics, registry, fleet.names(), rounds);
             } catch (RuntimeException e) { // the other figures are still worth printing
                 fanOut = Double.NaN;
                 fanOutFailure = e.getMessage();
@@ -213,7 +217,7 @@ final class MasterBench {
             master.close();
 
             progress("Kafka's EndToEndLatency");
-            String kafkaE2e = KafkaEndToEnd.run(bootstrap, E2E_TOPIC, 1000, 100);
+            String kafkaE2e = KafkaEndToEnd.run(kafka, E2E_TOPIC, 1000, 100);
 
             print(new Results(n, statusEvents, before, idle, loaded, rocksDb, baselineRestart, restart, behind,
                     rawFanOut, fanOut, fanOutFailure, hops, polls, kafkaE2e, enlistNanos, historyNanos,
@@ -435,7 +439,8 @@ final class MasterBench {
     }
 
     /** Each target's topic and its dead-letter topic (one partition), the force-poll hops and Kafka's e2e topic. */
-    private static void createTopics(String bootstrap, Topics topics, List<String> targets) throws Exception {
+    private static void createTopics(Map<String, Object> kafka, Topics topics, List<String> targets)
+            throws Exception {
         List<NewTopic> all = new ArrayList<>();
         for (String target : targets) {
             all.add(new NewTopic(topics.target(target), 1, (short) 1));
@@ -444,7 +449,7 @@ final class MasterBench {
         all.add(new NewTopic(ForcePolls.HOP_A, 1, (short) 1));
         all.add(new NewTopic(ForcePolls.HOP_B, 1, (short) 1));
         all.add(new NewTopic(E2E_TOPIC, 1, (short) 1));
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        try (Admin admin = Admin.create(kafka)) {
             for (int from = 0; from < all.size(); from += TOPICS_PER_REQUEST) {
                 admin.createTopics(all.subList(from, Math.min(all.size(), from + TOPICS_PER_REQUEST))).all().get();
             }

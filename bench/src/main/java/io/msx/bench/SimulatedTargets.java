@@ -35,13 +35,12 @@ final class SimulatedTargets implements Runnable {
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final AtomicBoolean stop = new AtomicBoolean();
 
-    SimulatedTargets(String bootstrapServers, Topics topics, MsxCodec codec, SimulatedFleet fleet,
+    SimulatedTargets(Map<String, Object> kafka, Topics topics, MsxCodec codec, SimulatedFleet fleet,
                      List<String> answering) {
         this.codec = codec;
-        this.writer = StatusWriter.immediate(bootstrapServers, topics, codec, fleet);
-        this.consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.writer = StatusWriter.immediate(kafka, topics, codec, fleet);
+        this.consumer = new KafkaConsumer<>(Clients.with(kafka, ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed"), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         List<TopicPartition> partitions = answering.stream()
                 .map(t -> new TopicPartition(topics.target(t), 0)).toList();
         consumer.assign(partitions);

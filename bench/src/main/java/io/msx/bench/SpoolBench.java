@@ -6,7 +6,6 @@ import io.msx.local.EmbeddedKafka;
 import io.msx.spool.StatusSpool;
 import io.msx.spool.StatusSpoolConfig;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -117,7 +116,8 @@ final class SpoolBench {
 
     private static double spoolAppends(Path root, EmbeddedKafka kafka, int threads, int perThread) throws Exception {
         String topic = topic(kafka);
-        StatusSpool spool = openSpool(root.resolve("spool-" + UUID.randomUUID()), kafka.bootstrapServers(), topic);
+        StatusSpool spool = openSpool(root.resolve("spool-" + UUID.randomUUID()), kafka.adminClientProperties(),
+                topic);
         try {
             return timed(threads, perThread, () -> spool.append("T1", SpoolBench::value));
         } finally {
@@ -127,8 +127,7 @@ final class SpoolBench {
 
     private static double rawProducer(EmbeddedKafka kafka, int count) throws Exception {
         String topic = topic(kafka);
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Clients.with(kafka.adminClientProperties(),
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
                 ProducerConfig.LINGER_MS_CONFIG, 5), new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -147,7 +146,8 @@ final class SpoolBench {
         String topic = topic(kafka);
         Path dir = root.resolve("drain-" + UUID.randomUUID());
         kafka.proxy().cut();
-        StatusSpool filling = openSpool(dir, kafka.proxiedBootstrapServers(), topic);
+        StatusSpool filling = openSpool(dir, Clients.via(kafka.adminClientProperties(),
+                kafka.proxiedBootstrapServers()), topic);
         try {
             List<Thread> writers = new ArrayList<>();
             for (int t = 0; t < 8; t++) {
@@ -167,7 +167,7 @@ final class SpoolBench {
             kafka.proxy().restore();
         }
         long start = System.nanoTime();
-        StatusSpool draining = openSpool(dir, kafka.bootstrapServers(), topic);
+        StatusSpool draining = openSpool(dir, kafka.adminClientProperties(), topic);
         try {
             if (!draining.flush(Duration.ofMinutes(5))) {
                 throw new IllegalStateException("spool did not drain within 5 minutes");
@@ -178,17 +178,17 @@ final class SpoolBench {
         }
     }
 
-    private static StatusSpool openSpool(Path dir, String bootstrap, String topic) {
+    private static StatusSpool openSpool(Path dir, Map<String, Object> kafka, String topic) {
         return StatusSpool.open("bench", new StatusSpoolConfig(Map.of(
                 StatusSpoolConfig.SPOOL_DIR_CONFIG, dir.toString(),
                 StatusSpoolConfig.SPOOL_MAX_BYTES_CONFIG, 1L << 30,
                 StatusSpoolConfig.SPOOL_DELIVERY_TIMEOUT_MS_CONFIG, 5000)),
-                bootstrap, topic, Clock.systemUTC(), new SimpleMeterRegistry());
+                kafka, topic, Clock.systemUTC(), new SimpleMeterRegistry());
     }
 
     private static String topic(EmbeddedKafka kafka) throws Exception {
         String topic = "bench-" + UUID.randomUUID();
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+        try (Admin admin = Admin.create(kafka.adminClientProperties())) {
             admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
         }
         return topic;

@@ -47,27 +47,27 @@ final class StatusWriter implements AutoCloseable {
     private final Map<Integer, String> lastByPartition = new ConcurrentHashMap<>();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
 
-    private StatusWriter(String bootstrapServers, Topics topics, MsxCodec codec, SimulatedFleet fleet,
+    private StatusWriter(Map<String, Object> kafka, Topics topics, MsxCodec codec, SimulatedFleet fleet,
                          Map<String, Object> tuning) {
         this.topics = topics;
         this.codec = codec;
         this.fleet = fleet;
-        Map<String, Object> config = new java.util.HashMap<>(tuning);
-        config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Map<String, Object> config = new java.util.HashMap<>(kafka);
+        config.putAll(tuning);
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         this.producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
     }
 
-    /** Batching producer, for writing many events fast. */
-    static StatusWriter bulk(String bootstrapServers, Topics topics, MsxCodec codec, SimulatedFleet fleet) {
-        return new StatusWriter(bootstrapServers, topics, codec, fleet, Map.of(ProducerConfig.LINGER_MS_CONFIG, 10,
+    /** Batching producer, for writing many events fast; {@code kafka}: the client's connection settings. */
+    static StatusWriter bulk(Map<String, Object> kafka, Topics topics, MsxCodec codec, SimulatedFleet fleet) {
+        return new StatusWriter(kafka, topics, codec, fleet, Map.of(ProducerConfig.LINGER_MS_CONFIG, 10,
                 ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024));
     }
 
     /** Producer sending at once, for answers whose latency is measured. */
-    static StatusWriter immediate(String bootstrapServers, Topics topics, MsxCodec codec, SimulatedFleet fleet) {
-        return new StatusWriter(bootstrapServers, topics, codec, fleet, Map.of(ProducerConfig.LINGER_MS_CONFIG, 0));
+    static StatusWriter immediate(Map<String, Object> kafka, Topics topics, MsxCodec codec, SimulatedFleet fleet) {
+        return new StatusWriter(kafka, topics, codec, fleet, Map.of(ProducerConfig.LINGER_MS_CONFIG, 0));
     }
 
     void enlist(String target) {

@@ -6,13 +6,15 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Map;
 
 /**
  * Child-process helper for {@link SpoolCrashIT}: opens the spool and appends forever, printing {@code attempt <id>}
  * before each append and {@code done <id> <seq>} once it returned, until it is killed.
- * Arguments: spool dir, bootstrap servers, topic, run id, protocol file.
+ * Arguments: spool dir, Kafka client settings file ({@link SpoolTopic#writeClientConfig}), topic, run id, protocol
+ * file.
  */
 public final class SpoolCrashChild {
 
@@ -24,8 +26,8 @@ public final class SpoolCrashChild {
         // where a pipe's unread bytes may be dropped when the JDK notices the process died.
         PrintStream out = new PrintStream(new FileOutputStream(args[4], true), true, StandardCharsets.UTF_8);
         StatusSpool spool = StatusSpool.open("crash", new StatusSpoolConfig(Map.of(
-                StatusSpoolConfig.SPOOL_DIR_CONFIG, args[0])), args[1], args[2], Clock.systemUTC(),
-                new SimpleMeterRegistry());
+                StatusSpoolConfig.SPOOL_DIR_CONFIG, args[0])), SpoolTopic.readClientConfig(Path.of(args[1])), args[2],
+                Clock.systemUTC(), new SimpleMeterRegistry());
         out.println("open");
         for (long i = 0; ; i++) {
             String id = args[3] + "-" + i;

@@ -36,10 +36,16 @@ class SpoolCrashIT {
     @TempDir
     Path dir;
 
+    /** The child JVMs' Kafka client settings, kept out of the spool directory. */
+    @TempDir
+    Path settings;
+
     @Test
     void shouldDeliverEveryReturnedAppendAcrossTenKills(LocalStack stack) throws Exception {
         String topic = LocalStack.uniqueTopicPrefix() + "status";
-        SpoolTopic.create(stack.bootstrapServers(), topic);
+        SpoolTopic.create(stack.adminClientProperties(), topic);
+        Path clientConfig = SpoolTopic.writeClientConfig(stack.adminClientProperties(),
+                settings.resolve("kafka.properties"));
         long randomSeed = System.nanoTime();
         Random random = new Random(randomSeed);
         Set<String> attempted = ConcurrentHashMap.newKeySet();
@@ -49,7 +55,7 @@ class SpoolCrashIT {
             Path protocol = dir.resolveSibling(dir.getFileName() + "-run" + run + ".txt");
             Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Xmx128m", "-cp", System.getProperty("java.class.path"), SpoolCrashChild.class.getName(),
-                    dir.toString(), stack.bootstrapServers(), topic, "r" + run, protocol.toString())
+                    dir.toString(), clientConfig.toString(), topic, "r" + run, protocol.toString())
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             int killAfter = 1 + random.nextInt(400);
@@ -64,7 +70,7 @@ class SpoolCrashIT {
 
         // A last open of the same directory delivers whatever the killed children left behind.
         StatusSpool spool = StatusSpool.open("drain", new StatusSpoolConfig(Map.of(
-                StatusSpoolConfig.SPOOL_DIR_CONFIG, dir.toString())), stack.bootstrapServers(), topic,
+                StatusSpoolConfig.SPOOL_DIR_CONFIG, dir.toString())), stack.adminClientProperties(), topic,
                 Clock.systemUTC(), new SimpleMeterRegistry());
         try {
             assertThat(spool.flush(Duration.ofSeconds(60))).as("leftovers drained").isTrue();
@@ -73,7 +79,7 @@ class SpoolCrashIT {
         }
 
         List<SpoolTopic.Delivered> view = SpoolTopic.deduplicated(
-                SpoolTopic.readAll(stack.bootstrapServers(), topic, returned.size()));
+                SpoolTopic.readAll(stack.adminClientProperties(), topic, returned.size()));
         Set<String> delivered = new HashSet<>();
         view.forEach(d -> delivered.add(d.id()));
         assertThat(delivered).as("every append that returned is delivered (seed %s)", randomSeed)

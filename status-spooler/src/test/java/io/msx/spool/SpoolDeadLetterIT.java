@@ -35,12 +35,12 @@ class SpoolDeadLetterIT {
     void shouldDeadLetterAnEventTooLargeForKafkaAndDeliverEveryEventAfterItOnceInOrder(LocalStack stack)
             throws Exception {
         String topic = LocalStack.uniqueTopicPrefix() + "status";
-        SpoolTopic.create(stack.bootstrapServers(), topic);
+        SpoolTopic.create(stack.adminClientProperties(), topic);
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         StatusSpool spool = StatusSpool.open("T1", new StatusSpoolConfig(Map.of(
                 StatusSpoolConfig.SPOOL_DIR_CONFIG, dir.toString(),
                 StatusSpoolConfig.SPOOL_DELIVERY_TIMEOUT_MS_CONFIG, 5000)),
-                stack.bootstrapServers(), topic, Clock.systemUTC(), meters);
+                stack.adminClientProperties(), topic, Clock.systemUTC(), meters);
         List<String> expected = new ArrayList<>();
         long bigSeq;
         try {
@@ -65,7 +65,7 @@ class SpoolDeadLetterIT {
             spool.close(Duration.ofSeconds(5));
         }
 
-        List<SpoolTopic.Delivered> delivered = SpoolTopic.readAll(stack.bootstrapServers(), topic, expected.size());
+        List<SpoolTopic.Delivered> delivered = SpoolTopic.readAll(stack.adminClientProperties(), topic, expected.size());
         assertThat(delivered).as("each delivered once, in order").extracting(SpoolTopic.Delivered::id)
                 .containsExactlyElementsOf(expected);
         assertThat(delivered).extracting(SpoolTopic.Delivered::seq).doesNotContain(bigSeq).isSorted();

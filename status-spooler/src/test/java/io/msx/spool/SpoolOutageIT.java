@@ -31,13 +31,13 @@ class SpoolOutageIT {
     @Test
     void shouldDeliverEveryEventInOrderAfterTheBrokerComesBack(LocalStack stack) throws Exception {
         String topic = LocalStack.uniqueTopicPrefix() + "status";
-        SpoolTopic.create(stack.bootstrapServers(), topic);
+        SpoolTopic.create(stack.adminClientProperties(), topic);
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         StatusSpool spool = StatusSpool.open("T1", new StatusSpoolConfig(Map.of(
                 StatusSpoolConfig.SPOOL_DIR_CONFIG, dir.toString(),
                 StatusSpoolConfig.SPOOL_DELIVERY_TIMEOUT_MS_CONFIG, 3000,
                 StatusSpoolConfig.SPOOL_RETRY_BACKOFF_MAX_MS_CONFIG, 500)),
-                stack.proxiedBootstrapServers(), topic, Clock.systemUTC(), meters);
+                stack.proxiedAdminClientProperties(), topic, Clock.systemUTC(), meters);
         try {
             IntStream.range(0, 100).forEach(i -> spool.append("T1", seq -> SpoolTopic.value("before-" + i, seq)));
             assertThat(spool.flush(Duration.ofSeconds(30))).as("delivered before the outage").isTrue();
@@ -59,7 +59,7 @@ class SpoolOutageIT {
             spool.close(Duration.ofSeconds(10));
         }
 
-        List<SpoolTopic.Delivered> delivered = SpoolTopic.readAll(stack.bootstrapServers(), topic, 1200);
+        List<SpoolTopic.Delivered> delivered = SpoolTopic.readAll(stack.adminClientProperties(), topic, 1200);
         List<SpoolTopic.Delivered> view = SpoolTopic.deduplicated(delivered);
         List<String> expected = new java.util.ArrayList<>();
         IntStream.range(0, 100).forEach(i -> expected.add("before-" + i));

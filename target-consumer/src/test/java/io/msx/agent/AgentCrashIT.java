@@ -1,6 +1,5 @@
 package io.msx.agent;
 
-import io.msx.avro.InstructionHeader;
 import io.msx.avro.JobDefinition;
 import io.msx.avro.JobStep;
 import io.msx.avro.StatusHeader;
@@ -20,13 +19,9 @@ import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -38,8 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -71,7 +64,7 @@ class AgentCrashIT {
     @Test
     void shouldApplyEveryInstructionExactlyOnceAcrossTenKills(LocalStack stack) throws Exception {
         Topics topics = new Topics(LocalStack.uniqueTopicPrefix());
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()))) {
+        try (Admin admin = Admin.create(AgentFixtures.kafka(stack))) {
             admin.createTopics(List.of(new NewTopic(topics.status(), 1, (short) 1),
                     new NewTopic(topics.target("T1"), 1, (short) 1))).all().get();
         }
@@ -82,13 +75,14 @@ class AgentCrashIT {
         long seed = System.nanoTime();
         Random random = new Random(seed);
         Path data = dir.resolve("agent");
+        Path settings = AgentFixtures.childSettings(stack, dir.resolve("agent.properties"));
         try (KafkaConsumer<byte[], byte[]> reader = statusReader(stack, topics);
-             KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
-                     ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+             KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(AgentFixtures.kafka(stack),
                      new ByteArraySerializer(), new ByteArraySerializer())) {
+            AgentFixtures.StandInMaster master = new AgentFixtures.StandInMaster(producer, codec, topics);
             int jobsPerWave = JOBS / KILLS;
             for (int kill = 0; kill < KILLS; kill++) {
-                Process child = startChild(stack, topics, data);
+                Process child = startChild(stack, topics, data, settings);
                 int lifetime = kill + 1;
                 await().atMost(Duration.ofSeconds(60)).alias("agent lifetime " + lifetime + " checked in")
                         .until(() -> startups(reader, codec) >= lifetime);
@@ -98,16 +92,16 @@ class AgentCrashIT {
                             .setSteps(List.of(JobStep.newBuilder().setStepId(1).setName("append")
                                     .setCommand(List.of("sh", "-c", "echo $MSX_JOB_ID >> " + lines)).build())).build();
                     String jobId = "job-" + k;
-                    posted.add(post(producer, codec, topics, h -> JobInsert.newBuilder().setHeader(h).setJob(job)
+                    posted.add(master.post("T1", h -> JobInsert.newBuilder().setHeader(h).setJob(job)
                             .build()));
-                    posted.add(post(producer, codec, topics, h -> JobStart.newBuilder().setHeader(h).setJobId(jobId)
+                    posted.add(master.post("T1", h -> JobStart.newBuilder().setHeader(h).setJobId(jobId)
                             .build()));
                 }
                 Thread.sleep(random.nextInt(200)); // the random moment of the kill is the point of this test
                 child.destroyForcibly(); // SIGKILL
                 child.waitFor();
             }
-            Process last = startChild(stack, topics, data);
+            Process last = startChild(stack, topics, data, settings);
             try {
                 await().atMost(Duration.ofSeconds(90)).alias("every instruction acknowledged and every job settled")
                         .until(() -> acks(reader, codec).stream().map(InstructionAck::getInstructionId)
@@ -142,26 +136,17 @@ class AgentCrashIT {
         }
     }
 
-    private static UUID post(KafkaProducer<byte[], byte[]> producer, MsxCodec codec, Topics topics,
-                             Function<InstructionHeader, SpecificRecord> instruction) throws Exception {
-        UUID id = UUID.randomUUID();
-        InstructionHeader header = InstructionHeader.newBuilder().setInstructionId(id).setTarget("T1")
-                .setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build();
-        producer.send(new ProducerRecord<>(topics.target("T1"), codec.encode(instruction.apply(header)))).get();
-        return id;
-    }
-
-    private static Process startChild(LocalStack stack, Topics topics, Path data) throws Exception {
+    private static Process startChild(LocalStack stack, Topics topics, Path data, Path settings) throws Exception {
         return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx192m",
                 "-cp", System.getProperty("java.class.path"), AgentChild.class.getName(), "T1",
-                stack.bootstrapServers(), stack.schemaRegistryUrl(), topics.prefix(), data.toString())
+                stack.bootstrapServers(), stack.schemaRegistryUrl(), topics.prefix(), data.toString(),
+                settings.toString())
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();
     }
 
     private static KafkaConsumer<byte[], byte[]> statusReader(LocalStack stack, Topics topics) {
-        KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+        KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(AgentFixtures.kafka(stack),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer());
         TopicPartition tp = new TopicPartition(topics.status(), 0);
         reader.assign(List.of(tp));

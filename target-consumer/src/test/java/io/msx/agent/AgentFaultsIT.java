@@ -20,13 +20,9 @@ import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -40,9 +36,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -74,6 +68,7 @@ class AgentFaultsIT {
     private MsxCodec codec;
     private Admin admin;
     private KafkaProducer<byte[], byte[]> producer;
+    private AgentFixtures.StandInMaster master;
     private KafkaConsumer<byte[], byte[]> statusReader;
     private final List<SpecificRecord> seen = new ArrayList<>();
     private TargetAgent agent;
@@ -82,12 +77,13 @@ class AgentFaultsIT {
     void setUp(LocalStack stack) throws Exception {
         this.stack = stack;
         topics = new Topics(LocalStack.uniqueTopicPrefix());
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()));
+        admin = Admin.create(AgentFixtures.kafka(stack));
         admin.createTopics(List.of(new NewTopic(topics.target("T1"), 1, (short) 1),
                 new NewTopic(Topics.deadLetter(topics.target("T1")), 1, (short) 1))).all().get();
         codec = MsxCodec.of(new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl())), true);
-        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
-                new ByteArraySerializer(), new ByteArraySerializer());
+        producer = new KafkaProducer<>(AgentFixtures.kafka(stack), new ByteArraySerializer(),
+                new ByteArraySerializer());
+        master = new AgentFixtures.StandInMaster(producer, codec, topics);
     }
 
     @AfterEach
@@ -104,22 +100,17 @@ class AgentFaultsIT {
 
     private void createStatusTopic() throws Exception {
         admin.createTopics(List.of(new NewTopic(topics.status(), 1, (short) 1))).all().get();
-        statusReader = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        statusReader = new KafkaConsumer<>(AgentFixtures.kafka(stack), new ByteArrayDeserializer(),
+                new ByteArrayDeserializer());
         TopicPartition status = new TopicPartition(topics.status(), 0);
         statusReader.assign(List.of(status));
         statusReader.seekToBeginning(List.of(status));
     }
 
     private TargetAgent startAgent(Map<String, Object> extra) throws InterruptedException {
-        Map<String, Object> config = new HashMap<>(Map.of(
-                TargetAgentConfig.TARGET_NAME_CONFIG, "T1",
-                TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                TargetAgentConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
-                TargetAgentConfig.DATA_DIR_CONFIG, data.toString(),
-                TargetAgentConfig.JOBS_WORK_DIR_CONFIG, jobsDir.toString(),
-                TargetAgentConfig.POLL_INTERVAL_MS_CONFIG, 10_000L));
+        Map<String, Object> config = AgentFixtures.agentConfig(stack, topics, "T1", data);
+        config.put(TargetAgentConfig.POLL_INTERVAL_MS_CONFIG, 10_000L);
+        config.put(TargetAgentConfig.JOBS_WORK_DIR_CONFIG, jobsDir.toString());
         config.putAll(extra);
         TargetAgent started = new TargetAgent(new TargetAgentConfig(config), Clock.systemUTC());
         started.start();
@@ -128,11 +119,7 @@ class AgentFaultsIT {
     }
 
     private UUID post(Function<InstructionHeader, SpecificRecord> instruction) throws Exception {
-        UUID id = UUID.randomUUID();
-        InstructionHeader header = InstructionHeader.newBuilder().setInstructionId(id).setTarget("T1")
-                .setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build();
-        producer.send(new ProducerRecord<>(topics.target("T1"), codec.encode(instruction.apply(header)))).get();
-        return id;
+        return master.post("T1", instruction);
     }
 
     private List<SpecificRecord> statusEvents() {

@@ -1,6 +1,5 @@
 package io.msx.agent;
 
-import io.msx.avro.InstructionHeader;
 import io.msx.avro.JobDefinition;
 import io.msx.avro.JobStep;
 import io.msx.avro.instruction.JobInsert;
@@ -20,13 +19,9 @@ import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -39,14 +34,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -84,7 +75,7 @@ class AgentOrphanIT {
     @Test
     void shouldKillWhatSurvivedACrashReportTheRunsAndRunTheNextStartOnce(LocalStack stack) throws Exception {
         Topics topics = new Topics(LocalStack.uniqueTopicPrefix());
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()))) {
+        try (Admin admin = Admin.create(AgentFixtures.kafka(stack))) {
             admin.createTopics(List.of(new NewTopic(topics.status(), 1, (short) 1),
                     new NewTopic(topics.target("T1"), 1, (short) 1))).all().get();
         }
@@ -92,19 +83,20 @@ class AgentOrphanIT {
                 true);
         Path lines = dir.resolve("lines");
         Path data = dir.resolve("agent");
+        Path settings = AgentFixtures.childSettings(stack, dir.resolve("agent.properties"));
         try (KafkaConsumer<byte[], byte[]> reader = statusReader(stack, topics);
-             KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
-                     ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+             KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(AgentFixtures.kafka(stack),
                      new ByteArraySerializer(), new ByteArraySerializer())) {
-            Process first = startChild(stack, topics, data);
+            AgentFixtures.StandInMaster master = new AgentFixtures.StandInMaster(producer, codec, topics);
+            Process first = startChild(stack, topics, data, settings);
             await().atMost(WAIT).alias("agent positioned").until(() -> positioned(reader, codec) >= 1);
 
-            post(producer, codec, topics, h -> JobInsert.newBuilder().setHeader(h).setJob(job("forker",
+            master.post("T1", h -> JobInsert.newBuilder().setHeader(h).setJob(job("forker",
                     "echo $MSX_RUN_ID >> " + lines + "; sleep 120 & sleep 120")).build());
-            post(producer, codec, topics, h -> JobInsert.newBuilder().setHeader(h).setJob(job("detacher",
+            master.post("T1", h -> JobInsert.newBuilder().setHeader(h).setJob(job("detacher",
                     "setsid sleep 120 & sleep 120")).build());
-            post(producer, codec, topics, h -> JobStart.newBuilder().setHeader(h).setJobId("forker").build());
-            post(producer, codec, topics, h -> JobStart.newBuilder().setHeader(h).setJobId("detacher").build());
+            master.post("T1", h -> JobStart.newBuilder().setHeader(h).setJobId("forker").build());
+            master.post("T1", h -> JobStart.newBuilder().setHeader(h).setJobId("detacher").build());
             await().atMost(WAIT).alias("both runs started, with their background processes").until(() -> {
                 List<JobRunStarted> started = started(reader, codec);
                 started.forEach(s -> runIds.add(s.getRunId().toString()));
@@ -115,7 +107,7 @@ class AgentOrphanIT {
             first.waitFor();
             assertThat(runIds).as("the orphans outlive the agent").allMatch(id -> !processesOf(id).isEmpty());
 
-            startChild(stack, topics, data);
+            startChild(stack, topics, data, settings);
             await().atMost(WAIT).alias("both cut-short runs reported").until(() -> outcomes(reader, codec).size() == 2);
             assertThat(runIds).as("no process of the old runs is alive")
                     .allSatisfy(id -> assertThat(processesOf(id)).isEmpty());
@@ -125,7 +117,7 @@ class AgentOrphanIT {
                         .contains("process(es) it left running were killed");
             });
 
-            post(producer, codec, topics, h -> JobStart.newBuilder().setHeader(h).setJobId("forker").build());
+            master.post("T1", h -> JobStart.newBuilder().setHeader(h).setJobId("forker").build());
             await().atMost(WAIT).alias("the next START runs").until(() -> started(reader, codec).size() == 3);
             JobRunStarted next = started(reader, codec).get(2);
             runIds.add(next.getRunId().toString());
@@ -146,19 +138,11 @@ class AgentOrphanIT {
                 .setStepId(1).setName("only").setCommand(List.of("sh", "-c", script)).build())).build();
     }
 
-    private static UUID post(KafkaProducer<byte[], byte[]> producer, MsxCodec codec, Topics topics,
-                             Function<InstructionHeader, SpecificRecord> instruction) throws Exception {
-        UUID id = UUID.randomUUID();
-        InstructionHeader header = InstructionHeader.newBuilder().setInstructionId(id).setTarget("T1")
-                .setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build();
-        producer.send(new ProducerRecord<>(topics.target("T1"), codec.encode(instruction.apply(header)))).get();
-        return id;
-    }
-
-    private Process startChild(LocalStack stack, Topics topics, Path data) throws IOException {
+    private Process startChild(LocalStack stack, Topics topics, Path data, Path settings) throws IOException {
         Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx192m", "-cp", System.getProperty("java.class.path"), AgentChild.class.getName(), "T1",
-                stack.bootstrapServers(), stack.schemaRegistryUrl(), topics.prefix(), data.toString())
+                stack.bootstrapServers(), stack.schemaRegistryUrl(), topics.prefix(), data.toString(),
+                settings.toString())
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();
         children.add(child);
@@ -166,8 +150,7 @@ class AgentOrphanIT {
     }
 
     private static KafkaConsumer<byte[], byte[]> statusReader(LocalStack stack, Topics topics) {
-        KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+        KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(AgentFixtures.kafka(stack),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer());
         TopicPartition tp = new TopicPartition(topics.status(), 0);
         reader.assign(List.of(tp));

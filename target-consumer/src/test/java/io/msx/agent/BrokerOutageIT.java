@@ -23,13 +23,9 @@ import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -50,8 +46,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -96,6 +90,7 @@ class BrokerOutageIT {
     private Topics topics;
     private MsxCodec codec;
     private KafkaProducer<byte[], byte[]> producer;
+    private AgentFixtures.StandInMaster master;
     private KafkaConsumer<byte[], byte[]> statusReader;
 
     @AfterEach
@@ -117,7 +112,7 @@ class BrokerOutageIT {
         topics = new Topics(LocalStack.uniqueTopicPrefix());
         List<NewTopic> newTopics = new ArrayList<>(List.of(new NewTopic(topics.status(), 1, (short) 1)));
         TARGETS.forEach(t -> newTopics.add(new NewTopic(topics.target(t), 1, (short) 1)));
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()))) {
+        try (Admin admin = Admin.create(AgentFixtures.kafka(stack))) {
             admin.createTopics(newTopics).all().get(30, TimeUnit.SECONDS);
         }
         SchemaRegistryClient registry = new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl()));
@@ -127,10 +122,11 @@ class BrokerOutageIT {
             family.schemas().forEach(schema -> registry.register(MsxCodec.subjectOf(schema), schema));
         }
         codec = MsxCodec.of(registry, true);
-        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
-                new ByteArraySerializer(), new ByteArraySerializer());
-        statusReader = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        producer = new KafkaProducer<>(AgentFixtures.kafka(stack), new ByteArraySerializer(),
+                new ByteArraySerializer());
+        master = new AgentFixtures.StandInMaster(producer, codec, topics);
+        statusReader = new KafkaConsumer<>(AgentFixtures.kafka(stack), new ByteArrayDeserializer(),
+                new ByteArrayDeserializer());
         TopicPartition status = new TopicPartition(topics.status(), 0);
         statusReader.assign(List.of(status));
         statusReader.seekToBeginning(List.of(status));
@@ -250,15 +246,12 @@ class BrokerOutageIT {
     }
 
     private TargetAgent startAgent(KafkaProcessStack stack, String target) {
-        TargetAgent agent = new TargetAgent(new TargetAgentConfig(Map.of(
-                TargetAgentConfig.TARGET_NAME_CONFIG, target,
-                TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                TargetAgentConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
-                TargetAgentConfig.DATA_DIR_CONFIG, dir.resolve(target).toString(),
-                TargetAgentConfig.POLL_INTERVAL_MS_CONFIG, TargetAgentConfig.MIN_POLL_INTERVAL_MS,
-                TargetAgentConfig.SHUTDOWN_GRACE_MS_CONFIG, 1_000L,
-                TargetAgentConfig.HTTP_PORT_CONFIG, 0)), Clock.systemUTC());
+        // the broker is plaintext; instructions are signed and checked all the same
+        Map<String, Object> config = AgentFixtures.agentConfig(stack, topics, target, dir.resolve(target));
+        config.put(TargetAgentConfig.POLL_INTERVAL_MS_CONFIG, TargetAgentConfig.MIN_POLL_INTERVAL_MS);
+        config.put(TargetAgentConfig.SHUTDOWN_GRACE_MS_CONFIG, 1_000L);
+        config.put(TargetAgentConfig.HTTP_PORT_CONFIG, 0);
+        TargetAgent agent = new TargetAgent(new TargetAgentConfig(config), Clock.systemUTC());
         agent.start();
         return agent;
     }
@@ -268,14 +261,9 @@ class BrokerOutageIT {
                 .setStepId(1).setName("only").setCommand(List.of("sh", "-c", script)).build())).build();
     }
 
-    /** Posts the instruction built around a new header, as the master would, and returns its id. */
+    /** Posts the instruction built around a new header, signed as the master would, and returns its id. */
     private UUID post(String target, Function<InstructionHeader, SpecificRecord> instruction) throws Exception {
-        UUID id = UUID.randomUUID();
-        InstructionHeader header = InstructionHeader.newBuilder().setInstructionId(id).setTarget(target)
-                .setPostedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build();
-        producer.send(new ProducerRecord<>(topics.target(target), codec.encode(instruction.apply(header))))
-                .get(30, TimeUnit.SECONDS);
-        return id;
+        return master.post(target, instruction);
     }
 
     /** Reads what has arrived on the status topic into {@link #arrived} and the deduplicated {@link #view}. */
