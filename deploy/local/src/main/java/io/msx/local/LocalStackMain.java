@@ -26,6 +26,9 @@ public final class LocalStackMain {
         }
         System.out.println("MSX_BOOTSTRAP_SERVERS=" + stack.bootstrapServers());
         System.out.println("MSX_SCHEMA_REGISTRY_URL=" + stack.schemaRegistryUrl());
+        // the super-user's settings (the broker is secured): for a local try-out only
+        stack.adminSecuritySettings().forEach((key, value) -> System.out.println("MSX_"
+                + key.toUpperCase(java.util.Locale.ROOT).replace('.', '_') + "='" + value + "'"));
         // The stack's own shutdown hook closes it on Ctrl-C; this thread only keeps the JVM up until then.
         new CountDownLatch(1).await();
     }
