@@ -1,6 +1,8 @@
 // Publishes a ForcePoll command to msx knowing only its subject, and waits for the master's answer.
 // Usage: MSX_BOOTSTRAP_SERVERS=host:port MSX_SCHEMA_REGISTRY_URL=http://.../apis/ccompat/v7 \
-//        [MSX_TOPIC_PREFIX=msx.] node force-poll.js T1 [T2 ...]
+//        [MSX_TOPIC_PREFIX=msx.] [MSX_SECURITY_PROTOCOL=SASL_PLAINTEXT MSX_SASL_MECHANISM=SCRAM-SHA-512 \
+//        MSX_SASL_JAAS_CONFIG='...ScramLoginModule required username="u" password="p";'] node force-poll.js T1 [T2 ...]
+// The security variables are the ones the msx CLI reads; of the JAAS config only username and password are used.
 // Prints the CommandResult as JSON; exits 0 when ACCEPTED, 1 when REJECTED, 3 when no answer came in time.
 const { Kafka, logLevel } = require('kafkajs');
 const { SchemaRegistry } = require('@kafkajs/confluent-schema-registry');
@@ -23,7 +25,8 @@ async function main() {
     targets: process.argv.slice(2),
   });
 
-  const kafka = new Kafka({ clientId: 'msx-node-example', brokers: bootstrap.split(','), logLevel: logLevel.WARN });
+  const kafka = new Kafka({ clientId: 'msx-node-example', brokers: bootstrap.split(','), logLevel: logLevel.WARN,
+    ...security(process.env) });
   const consumer = kafka.consumer({ groupId: 'msx-node-example-' + commandId });
   await consumer.connect();
   // From the beginning and matched by key: no race with the answer, whatever the consumer's start-up takes.
@@ -54,6 +57,19 @@ async function main() {
   console.log(JSON.stringify({ commandId, status: answer.status, reason: answer.reason,
     instructions: answer.instructions.map((i) => ({ target: i.target, operation: i.operation })) }));
   return answer.status === 'ACCEPTED' ? 0 : 1;
+}
+
+// kafkajs settings for MSX_SECURITY_PROTOCOL (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) and the SASL variables.
+function security(env) {
+  const protocol = (env.MSX_SECURITY_PROTOCOL || 'PLAINTEXT').toUpperCase();
+  const settings = { ssl: protocol === 'SSL' || protocol === 'SASL_SSL' };
+  if (protocol.startsWith('SASL_')) {
+    const jaas = env.MSX_SASL_JAAS_CONFIG || '';
+    const option = (name) => (jaas.match(new RegExp(name + '\\s*=\\s*"([^"]*)"')) || [])[1];
+    settings.sasl = { mechanism: (env.MSX_SASL_MECHANISM || 'PLAIN').toLowerCase(),
+      username: option('username'), password: option('password') };
+  }
+  return settings;
 }
 
 main().then((code) => process.exit(code), (e) => {

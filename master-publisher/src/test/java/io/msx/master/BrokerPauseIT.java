@@ -34,17 +34,19 @@ class BrokerPauseIT {
     @TempDir
     Path state;
 
+    /** A master on the plaintext child broker; it signs its instructions all the same. */
+    private Map<String, Object> master(KafkaProcessStack stack, FanOutLedger ledger) {
+        Map<String, Object> config = Configs.master(stack, ledger.topics.prefix(), "pause");
+        config.put(MasterConfig.STATE_DIR_CONFIG, state.toString());
+        config.put(MasterConfig.UNREAD_REFRESH_MS_CONFIG, 1000);
+        return config;
+    }
+
     @Test
     void shouldAnswerEveryCommandOnceAfterTheBrokerWasFrozenFor90s(KafkaProcessStack stack) throws Exception {
-        try (FanOutLedger ledger = new FanOutLedger(stack.bootstrapServers(), stack.schemaRegistryUrl(), TARGETS);
-             MasterPublisher master = new MasterPublisher(new MasterConfig(Map.of(
-                     MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                     MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                     MasterConfig.TOPIC_PREFIX_CONFIG, ledger.topics.prefix(),
-                     MasterConfig.MASTER_ID_CONFIG, "pause",
-                     MasterConfig.STATE_DIR_CONFIG, state.toString(),
-                     MasterConfig.UNREAD_REFRESH_MS_CONFIG, 1000,
-                     MasterConfig.HTTP_PORT_CONFIG, 0)), Clock.systemUTC())) {
+        try (FanOutLedger ledger = new FanOutLedger(stack, TARGETS);
+             MasterPublisher master = new MasterPublisher(new MasterConfig(master(stack, ledger)),
+                     Clock.systemUTC())) {
             master.start();
             ledger.enlistAndAssign();
             await().atMost(Duration.ofSeconds(30)).alias("ready before the pause")

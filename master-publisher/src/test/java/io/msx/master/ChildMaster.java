@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.msx.local.LocalStack;
 import io.msx.master.internal.Json;
 import io.msx.schemas.Topics;
+import io.msx.security.TestKeys;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -11,10 +12,13 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /** A master in a child JVM ({@link MasterChild}), to be killed with SIGKILL; its REST port is fixed at start. */
 final class ChildMaster implements AutoCloseable {
@@ -26,6 +30,8 @@ final class ChildMaster implements AutoCloseable {
     private final LocalStack stack;
     private final Topics topics;
     private final Path stateDir;
+    /** Its settings besides the arguments: Kafka security and the signing key. */
+    private final Path settings;
     private Process process;
 
     ChildMaster(LocalStack stack, Topics topics, String id, Path stateDir) throws IOException {
@@ -33,6 +39,11 @@ final class ChildMaster implements AutoCloseable {
         this.topics = topics;
         this.id = id;
         this.stateDir = stateDir;
+        Map<String, Object> values = new HashMap<>(stack.adminSecuritySettings());
+        values.putAll(TestKeys.masterSettings());
+        Path file = Files.createTempFile("msx-child-master-", ".properties");
+        file.toFile().deleteOnExit();
+        this.settings = Configs.write(values, file);
         try (ServerSocket free = new ServerSocket(0)) {
             this.port = free.getLocalPort();
         }
@@ -42,7 +53,7 @@ final class ChildMaster implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "-Xmx256m", "-cp", System.getProperty("java.class.path"), MasterChild.class.getName(),
                 stack.bootstrapServers(), stack.schemaRegistryUrl(), topics.prefix(), id, stateDir.toString(),
-                Integer.toString(port)));
+                Integer.toString(port), settings.toString()));
         process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         return this;

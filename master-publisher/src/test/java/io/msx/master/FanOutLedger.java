@@ -9,6 +9,7 @@ import io.msx.avro.JobStep;
 import io.msx.avro.command.EnlistTarget;
 import io.msx.avro.command.StartJob;
 import io.msx.avro.command.UpsertJob;
+import io.msx.local.KafkaProcessStack;
 import io.msx.local.LocalStack;
 import io.msx.master.client.CommandClient;
 import io.msx.schemas.AvroCodec;
@@ -22,7 +23,6 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -53,29 +53,34 @@ final class FanOutLedger implements AutoCloseable {
 
     final Topics topics;
     final List<String> targets;
-    private final String bootstrapServers;
+    /** Kafka client settings: bootstrap servers and, on the secured local stack, the super-user's credentials. */
+    private final Map<String, Object> kafka;
     private final SchemaRegistryClient registry;
     private final MsxCodec codec;
     private final KafkaProducer<String, byte[]> producer;
     private final List<UUID> fanOuts = new ArrayList<>();
 
     FanOutLedger(LocalStack stack, int targetCount) {
-        this(stack.bootstrapServers(), stack.schemaRegistryUrl(), targetCount);
+        this(Configs.kafka(stack), stack.schemaRegistryUrl(), targetCount);
     }
 
-    FanOutLedger(String bootstrapServers, String schemaRegistryUrl, int targetCount) {
-        this.bootstrapServers = bootstrapServers;
+    /** On a plaintext child broker. */
+    FanOutLedger(KafkaProcessStack stack, int targetCount) {
+        this(Configs.kafka(stack), stack.schemaRegistryUrl(), targetCount);
+    }
+
+    private FanOutLedger(Map<String, Object> kafka, String schemaRegistryUrl, int targetCount) {
+        this.kafka = kafka;
         this.topics = new Topics(LocalStack.uniqueTopicPrefix());
         this.targets = IntStream.range(0, targetCount).mapToObj(i -> "t" + i).toList();
         this.registry = new SchemaRegistryClient(SchemaRegistryConfig.of(schemaRegistryUrl));
         this.codec = MsxCodec.of(registry, true);
-        this.producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrapServers), new StringSerializer(), new ByteArraySerializer());
+        this.producer = new KafkaProducer<>(kafka, new StringSerializer(), new ByteArraySerializer());
     }
 
     /** Waits until a master answers commands (it has created its topics then). */
     void awaitAnswering() {
-        try (CommandClient client = new CommandClient(bootstrapServers, registry, topics)) {
+        try (CommandClient client = new CommandClient(kafka, registry, topics)) {
             await().atMost(Duration.ofSeconds(90)).ignoreExceptions().alias("a master answering commands")
                     .until(() -> client.submit(EnlistTarget.newBuilder().setHeader(header()).setTarget(targets.get(0))
                             .build(), Duration.ofSeconds(5)).isPresent());
@@ -92,7 +97,7 @@ final class FanOutLedger implements AutoCloseable {
         UpsertJob upsert = UpsertJob.newBuilder().setHeader(header()).setJob(JobDefinition.newBuilder()
                 .setJobId("fan").setName("fan").setTargets(targets).setSteps(List.of(JobStep.newBuilder()
                         .setStepId(1).setName("s").setCommand(List.of("true")).build())).build()).build();
-        try (CommandClient client = new CommandClient(bootstrapServers, registry, topics)) {
+        try (CommandClient client = new CommandClient(kafka, registry, topics)) {
             assertThat(client.submit(upsert, Duration.ofSeconds(60)).orElseThrow().getStatus())
                     .isEqualTo(CommandStatus.ACCEPTED);
         }
@@ -184,9 +189,9 @@ final class FanOutLedger implements AutoCloseable {
     }
 
     private KafkaConsumer<byte[], byte[]> committedReader() {
-        return new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        Map<String, Object> config = new HashMap<>(kafka);
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
     @Override

@@ -11,6 +11,10 @@ import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import io.msx.agent.TargetAgent;
 import io.msx.agent.TargetAgentConfig;
+import io.msx.security.InstructionSignatures;
+import io.msx.security.SignatureHeaders;
+import io.msx.security.Signer;
+import io.msx.security.TestKeys;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -20,6 +24,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
@@ -59,28 +64,18 @@ final class Fleet implements AutoCloseable {
         this.topics = new Topics(LocalStack.uniqueTopicPrefix());
         this.registry = new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl()));
         this.codec = MsxCodec.of(registry, false);
-        Map<String, Object> masterConfig = new HashMap<>(Map.of(
-                MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                MasterConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
-                MasterConfig.MASTER_ID_CONFIG, "fleet",
-                MasterConfig.HTTP_PORT_CONFIG, 0));
+        Map<String, Object> masterConfig = Configs.master(stack, topics.prefix(), "fleet");
         masterConfig.putAll(masterOverrides);
         this.master = new MasterPublisher(new MasterConfig(masterConfig), Clock.systemUTC());
         master.start();
         for (String name : targets) {
-            TargetAgent agent = new TargetAgent(new TargetAgentConfig(Map.of(
-                    TargetAgentConfig.TARGET_NAME_CONFIG, name,
-                    TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                    TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                    TargetAgentConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
-                    TargetAgentConfig.DATA_DIR_CONFIG, data.resolve(name).toString())), Clock.systemUTC());
+            TargetAgent agent = new TargetAgent(new TargetAgentConfig(Configs.agent(stack, topics.prefix(), name,
+                    data.resolve(name))), Clock.systemUTC());
             agents.put(name, agent);
             agent.start();
         }
         // Large, compressible values reach the broker: the records a careless script could write.
-        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4",
+        producer = new KafkaProducer<>(Configs.kafka(stack, ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4",
                 ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024),
                 new ByteArraySerializer(), new ByteArraySerializer());
         await().atMost(Duration.ofSeconds(60)).alias("targets enlisted, resynced and consuming")
@@ -119,6 +114,28 @@ final class Fleet implements AutoCloseable {
     RecordMetadata send(String topic, byte[] key, byte[] value) {
         try {
             return producer.send(new ProducerRecord<>(topic, key, value)).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot write to " + topic + ": " + e.getCause(), e.getCause());
+        }
+    }
+
+    /**
+     * Writes an instruction for {@code target} to its topic signed as the master signs (the test master key, the
+     * target's next sequence number after the last on its topic): as another master version sharing the key would.
+     */
+    RecordMetadata sendSignedInstruction(String target, byte[] value) {
+        String topic = topics.target(target);
+        long seq = readAll(topic).stream().map(r -> SignatureHeaders.read(r.headers()))
+                .filter(s -> s != null && s.sequence() != null).mapToLong(SignatureHeaders.Signed::sequence)
+                .max().orElse(0) + 1;
+        Signer signer = TestKeys.masterSigner();
+        RecordHeaders headers = new RecordHeaders();
+        SignatureHeaders.write(headers, signer.keyId(), InstructionSignatures.sign(signer, target, seq, value), seq);
+        try {
+            return producer.send(new ProducerRecord<>(topic, null, utf8("-"), value, headers)).get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
@@ -169,14 +186,13 @@ final class Fleet implements AutoCloseable {
 
     /** Everything committed on a topic now (an absent topic reads empty). */
     List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
-        return readAll(stack.bootstrapServers(), topic);
+        return readAll(stack, topic);
     }
 
-    /** Everything committed on a topic of the broker now (an absent topic reads empty). */
-    static List<ConsumerRecord<byte[], byte[]>> readAll(String bootstrapServers, String topic) {
+    /** Everything committed on a topic of the local stack now (an absent topic reads empty). */
+    static List<ConsumerRecord<byte[], byte[]>> readAll(LocalStack stack, String topic) {
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Configs.kafka(stack,
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
                 ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 * 1024 * 1024),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {

@@ -53,22 +53,13 @@ class ForcePollIT {
         this.stack = stack;
         String prefix = LocalStack.uniqueTopicPrefix();
         topics = new Topics(prefix);
-        master = new MasterPublisher(new MasterConfig(Map.of(
-                MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                MasterConfig.TOPIC_PREFIX_CONFIG, prefix,
-                MasterConfig.MASTER_ID_CONFIG, "it",
-                MasterConfig.HTTP_PORT_CONFIG, 0)), Clock.systemUTC());
+        master = new MasterPublisher(new MasterConfig(Configs.master(stack, prefix, "it")), Clock.systemUTC());
         running.add(master);
         master.start();
         for (String name : List.of("T1", "T2")) {
-            TargetAgent agent = new TargetAgent(new TargetAgentConfig(Map.of(
-                    TargetAgentConfig.TARGET_NAME_CONFIG, name,
-                    TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                    TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                    TargetAgentConfig.TOPIC_PREFIX_CONFIG, prefix,
-                    TargetAgentConfig.DATA_DIR_CONFIG, data.resolve(name).toString(),
-                    TargetAgentConfig.TIME_ZONE_CONFIG, "Europe/Berlin")), Clock.systemUTC());
+            Map<String, Object> config = Configs.agent(stack, prefix, name, data.resolve(name));
+            config.put(TargetAgentConfig.TIME_ZONE_CONFIG, "Europe/Berlin");
+            TargetAgent agent = new TargetAgent(new TargetAgentConfig(config), Clock.systemUTC());
             running.add(0, agent);
             agent.start();
         }
@@ -159,8 +150,7 @@ class ForcePollIT {
                 false);
         TopicPartition tp = new TopicPartition(topics.target(target), 0);
         List<PollNow> found = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Configs.kafka(stack,
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.assign(List.of(tp));
@@ -249,12 +239,8 @@ class ForcePollIT {
         TargetView before = master.target("T1").orElseThrow();
         master.close();
 
-        master = new MasterPublisher(new MasterConfig(Map.of(
-                MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                MasterConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
-                MasterConfig.MASTER_ID_CONFIG, "it",
-                MasterConfig.HTTP_PORT_CONFIG, 0)), Clock.systemUTC());
+        master = new MasterPublisher(new MasterConfig(Configs.master(stack, topics.prefix(), "it")),
+                Clock.systemUTC());
         running.add(master);
         master.start();
 

@@ -16,7 +16,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -34,7 +33,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -52,12 +50,8 @@ class MalformedCommandIT {
     void startMaster(LocalStack stack) {
         this.stack = stack;
         topics = new Topics(LocalStack.uniqueTopicPrefix());
-        master = new MasterPublisher(new MasterConfig(Map.of(
-                MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                MasterConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
-                MasterConfig.MASTER_ID_CONFIG, "dlq-it",
-                MasterConfig.HTTP_PORT_CONFIG, 0)), Clock.systemUTC());
+        master = new MasterPublisher(new MasterConfig(Configs.master(stack, topics.prefix(), "dlq-it")),
+                Clock.systemUTC());
         master.start();
     }
 
@@ -69,8 +63,7 @@ class MalformedCommandIT {
     @Test
     void shouldDeadLetterGarbageAnswerItAndKeepProcessing() throws Exception {
         String garbageId = UUID.randomUUID().toString();
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Configs.kafka(stack),
                 new StringSerializer(), new ByteArraySerializer())) {
             producer.send(new ProducerRecord<>(topics.commands(), garbageId,
                     "not avro".getBytes(StandardCharsets.UTF_8))).get();
@@ -79,7 +72,7 @@ class MalformedCommandIT {
         // A valid command after the garbage is still answered: the loop did not stop.
         SchemaRegistryClient registry = new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl()));
         CommandResult valid;
-        try (CommandClient client = new CommandClient(stack.bootstrapServers(), registry, topics)) {
+        try (CommandClient client = new CommandClient(Configs.kafka(stack), registry, topics)) {
             valid = client.submit(ForcePoll.newBuilder().setHeader(CommandHeader.newBuilder()
                     .setCommandId(UUID.randomUUID()).setIssuedAt(Instant.now().truncatedTo(ChronoUnit.MILLIS)).build())
                     .setTargets(List.of("nobody")).build(), Duration.ofSeconds(60)).orElseThrow();
@@ -110,8 +103,7 @@ class MalformedCommandIT {
 
     private List<ConsumerRecord<byte[], byte[]>> readAll(String topic, int atLeast) {
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Configs.kafka(stack,
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()

@@ -1,5 +1,6 @@
 package io.msx.master;
 
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
@@ -7,7 +8,8 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * Child-process helper for {@link MasterCrashIT} and {@link MasterFailoverIT}: a master until killed. Arguments:
- * bootstrap, registry, prefix, and optionally master id, state dir, HTTP port.
+ * bootstrap, registry, prefix, and optionally master id, state dir, HTTP port, and the properties file of its other
+ * settings (Kafka security, signing key).
  */
 public final class MasterChild {
 
@@ -24,7 +26,9 @@ public final class MasterChild {
         if (args.length > 4) {
             config.put(MasterConfig.STATE_DIR_CONFIG, args[4]);
         }
-        MasterPublisher master = new MasterPublisher(new MasterConfig(config), Clock.systemUTC());
+        Path settings = args.length > 6 ? Path.of(args[6]) : null;
+        MasterPublisher master = new MasterPublisher(MasterConfig.load(config, settings, Map.of()),
+                Clock.systemUTC());
         master.start();
         new CountDownLatch(1).await(); // until SIGKILL
     }

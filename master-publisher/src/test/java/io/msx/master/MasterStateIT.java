@@ -28,7 +28,6 @@ import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -36,7 +35,6 @@ import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -113,10 +111,9 @@ class MasterStateIT {
         topics = new Topics(LocalStack.uniqueTopicPrefix());
         SchemaRegistryClient registry = new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl()));
         codec = MsxCodec.of(registry, false);
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()));
-        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()),
-                new ByteArraySerializer(), new ByteArraySerializer());
-        commands = new CommandClient(stack.bootstrapServers(), registry, topics);
+        admin = Admin.create(Configs.kafka(stack));
+        producer = new KafkaProducer<>(Configs.kafka(stack), new ByteArraySerializer(), new ByteArraySerializer());
+        commands = new CommandClient(Configs.kafka(stack), registry, topics);
     }
 
     @AfterEach
@@ -354,13 +351,8 @@ class MasterStateIT {
     // ---- master and agents
 
     private MasterPublisher startMaster(Map<String, Object> overrides, Clock clock) {
-        Map<String, Object> config = new HashMap<>(Map.of(
-                MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                MasterConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
-                MasterConfig.MASTER_ID_CONFIG, "state-it",
-                MasterConfig.HTTP_PORT_CONFIG, 0,
-                MasterConfig.STATE_DIR_CONFIG, masterState.toString()));
+        Map<String, Object> config = Configs.master(stack, topics.prefix(), "state-it");
+        config.put(MasterConfig.STATE_DIR_CONFIG, masterState.toString());
         config.putAll(overrides);
         MasterPublisher master = new MasterPublisher(new MasterConfig(config), clock);
         running.push(master);
@@ -381,12 +373,8 @@ class MasterStateIT {
     }
 
     private TargetAgent agent(String name) {
-        TargetAgent agent = new TargetAgent(new TargetAgentConfig(Map.of(
-                TargetAgentConfig.TARGET_NAME_CONFIG, name,
-                TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                TargetAgentConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
-                TargetAgentConfig.DATA_DIR_CONFIG, agentData.resolve(name).toString())), Clock.systemUTC());
+        TargetAgent agent = new TargetAgent(new TargetAgentConfig(Configs.agent(stack, topics.prefix(), name,
+                agentData.resolve(name))), Clock.systemUTC());
         running.push(agent);
         return agent;
     }
@@ -520,7 +508,7 @@ class MasterStateIT {
 
     /** Everything committed on a topic now. */
     private List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
-        return Fleet.readAll(stack.bootstrapServers(), topic);
+        return Fleet.readAll(stack, topic);
     }
 
     private static String key(ConsumerRecord<byte[], byte[]> record) {

@@ -82,13 +82,14 @@ class MixedVersionIT {
         InstructionHeader rotateHeader = instructionHeader("T1");
         rotate.set("header", rotateHeader);
         rotate.set("keepFiles", 3);
-        long rotateOffset = fleet.send(topic, Fleet.utf8("-"), v2Writer.encode(rotate.build())).offset();
+        // signed as a v2 master sharing the key would sign them
+        long rotateOffset = fleet.sendSignedInstruction("T1", v2Writer.encode(rotate.build())).offset();
         GenericRecordBuilder poll = new GenericRecordBuilder(v2.get(V2Schemas.POLL_NOW));
         InstructionHeader pollHeader = instructionHeader("T1");
         poll.set("header", pollHeader);
         poll.set("drainSpool", true);
         poll.set("reason", "a v2 field");
-        fleet.send(topic, Fleet.utf8("-"), v2Writer.encode(poll.build()));
+        fleet.sendSignedInstruction("T1", v2Writer.encode(poll.build()));
 
         await().atMost(Duration.ofSeconds(60)).alias("T1 answers the v2 PollNow after the unknown instruction")
                 .until(() -> pollHeader.getInstructionId().toString()

@@ -14,7 +14,6 @@ import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.Test;
@@ -49,19 +48,15 @@ class RefusedRecordIT {
     @Test
     void shouldSkipARecordKafkaRefusesAndKeepAnswering(LocalStack stack) throws Exception {
         Topics topics = new Topics(LocalStack.uniqueTopicPrefix());
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()))) {
+        try (Admin admin = Admin.create(Configs.kafka(stack))) {
             admin.createTopics(List.of(new NewTopic(topics.target("small"), 1, (short) 1)
                     .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, "2048")))).all().get();
         }
         SchemaRegistryClient registry = new SchemaRegistryClient(SchemaRegistryConfig.of(stack.schemaRegistryUrl()));
-        try (MasterPublisher master = new MasterPublisher(new MasterConfig(Map.of(
-                MasterConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                MasterConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                MasterConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
-                MasterConfig.MASTER_ID_CONFIG, "refused",
-                MasterConfig.STATE_DIR_CONFIG, state.toString(),
-                MasterConfig.HTTP_PORT_CONFIG, 0)), Clock.systemUTC());
-             CommandClient client = new CommandClient(stack.bootstrapServers(), registry, topics)) {
+        Map<String, Object> config = Configs.master(stack, topics.prefix(), "refused");
+        config.put(MasterConfig.STATE_DIR_CONFIG, state.toString());
+        try (MasterPublisher master = new MasterPublisher(new MasterConfig(config), Clock.systemUTC());
+             CommandClient client = new CommandClient(Configs.kafka(stack), registry, topics)) {
             master.start();
             for (String target : List.of("small", "fine")) {
                 assertThat(status(client.submit(EnlistTarget.newBuilder().setHeader(FanOutLedger.header())
@@ -83,8 +78,7 @@ class RefusedRecordIT {
                             .setCommand(List.of("echo", "x".repeat(8000))).build())).build()).build();
             assertThat(status(client.submit(ForcePoll.newBuilder().setHeader(FanOutLedger.header())
                     .setTargets(List.of("fine")).build(), Duration.ofSeconds(60)))).isEqualTo(CommandStatus.ACCEPTED);
-            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                    stack.bootstrapServers()))) {
+            try (Admin admin = Admin.create(Configs.kafka(stack))) {
                 admin.incrementalAlterConfigs(Map.of(new org.apache.kafka.common.config.ConfigResource(
                         org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topics.target("fine")), List.of(
                         new org.apache.kafka.clients.admin.AlterConfigOp(new org.apache.kafka.clients.admin

@@ -4,21 +4,16 @@ import io.msx.agent.TargetAgent;
 import io.msx.agent.TargetAgentConfig;
 import io.msx.local.LocalStack;
 import io.msx.local.LocalStackExtension;
-import io.msx.master.cli.MsxCli;
 import io.msx.schemas.Topics;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -75,8 +70,8 @@ class ReinstallIT {
 
         Path job = data.resolve("hello.yaml");
         Files.writeString(job, "id: hello\ntargets: [T1]\nsteps:\n  - command: [sh, -c, \"echo hello\"]\n");
-        String[] created = msx(fleet, master, "job", "create", "-f", job.toString());
-        assertThat(created[0]).as("stderr: %s", created[2]).isEqualTo("0");
+        MsxRun created = MsxRun.of(stack, fleet.topics, master, "job", "create", "-f", job.toString());
+        assertThat(created.exitCode()).as("stderr: %s", created.err()).isZero();
         await().atMost(Duration.ofSeconds(60)).alias("the first installation holds the job")
                 .until(() -> first.jobIds().contains("hello"));
         String oldEpoch = master.target("T1").orElseThrow().epoch();
@@ -95,8 +90,8 @@ class ReinstallIT {
                     return view.epoch() != null && !view.epoch().equals(oldEpoch)
                             && second.jobIds().contains("hello");
                 });
-        String[] started = msx(fleet, master, "job", "start", "hello", "--wait");
-        assertThat(started[0]).as("stderr: %s", started[2]).isEqualTo("0");
+        MsxRun started = MsxRun.of(stack, fleet.topics, master, "job", "start", "hello", "--wait");
+        assertThat(started.exitCode()).as("stderr: %s", started.err()).isZero();
         assertThat(master.history("hello").orElseThrow()).singleElement().satisfies(run -> {
             assertThat(run.target()).isEqualTo("T1");
             assertThat(run.status()).isEqualTo("SUCCEEDED");
@@ -123,13 +118,9 @@ class ReinstallIT {
     }
 
     private static TargetAgent agent(LocalStack stack, Topics topics, Path dir) {
-        TargetAgent agent = new TargetAgent(new TargetAgentConfig(Map.of(
-                TargetAgentConfig.TARGET_NAME_CONFIG, "T1",
-                TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
-                TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
-                TargetAgentConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
-                TargetAgentConfig.POLL_INTERVAL_MS_CONFIG, POLL_INTERVAL.toMillis(),
-                TargetAgentConfig.DATA_DIR_CONFIG, dir.toString())), Clock.systemUTC());
+        Map<String, Object> config = Configs.agent(stack, topics.prefix(), "T1", dir);
+        config.put(TargetAgentConfig.POLL_INTERVAL_MS_CONFIG, POLL_INTERVAL.toMillis());
+        TargetAgent agent = new TargetAgent(new TargetAgentConfig(config), Clock.systemUTC());
         agent.start();
         return agent;
     }
@@ -143,23 +134,10 @@ class ReinstallIT {
     }
 
     private static String retention(LocalStack stack, String topic) throws Exception {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                stack.bootstrapServers()))) {
+        try (Admin admin = Admin.create(Configs.kafka(stack))) {
             ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
             Config config = admin.describeConfigs(List.of(resource)).all().get().get(resource);
             return config.get(TopicConfig.RETENTION_MS_CONFIG).value();
         }
-    }
-
-    private static String[] msx(Fleet fleet, MasterPublisher master, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--bootstrap-servers", fleet.stack.bootstrapServers(), "--schema-registry-url",
-                fleet.stack.schemaRegistryUrl(), "--master-url", "http://127.0.0.1:" + master.httpPort(),
-                "--topic-prefix", fleet.topics.prefix()));
-        int code = new CommandLine(new MsxCli()).setOut(new PrintWriter(out, true))
-                .setErr(new PrintWriter(err, true)).execute(all.toArray(String[]::new));
-        return new String[] {Integer.toString(code), out.toString(), err.toString()};
     }
 }

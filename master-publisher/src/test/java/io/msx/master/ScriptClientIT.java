@@ -1,5 +1,6 @@
 package io.msx.master;
 
+import io.msx.config.ConfigSources;
 import io.msx.local.LocalStack;
 import io.msx.local.LocalStackExtension;
 import org.junit.jupiter.api.AfterEach;
@@ -77,6 +78,9 @@ class ScriptClientIT {
             builder.environment().put("MSX_BOOTSTRAP_SERVERS", fleet.stack.bootstrapServers());
             builder.environment().put("MSX_SCHEMA_REGISTRY_URL", fleet.stack.schemaRegistryUrl());
             builder.environment().put("MSX_TOPIC_PREFIX", fleet.topics.prefix());
+            // the super-user's credentials, as MSX_SECURITY_PROTOCOL, MSX_SASL_MECHANISM and MSX_SASL_JAAS_CONFIG
+            fleet.stack.adminSecuritySettings().forEach((key, value) -> builder.environment()
+                    .put(ConfigSources.envName(key), value));
         }
         Path log = data.resolve("process-" + System.nanoTime() + ".log");
         Process process = builder.redirectOutput(log.toFile()).start();
