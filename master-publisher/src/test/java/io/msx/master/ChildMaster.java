@@ -35,12 +35,18 @@ final class ChildMaster implements AutoCloseable {
     private Process process;
 
     ChildMaster(LocalStack stack, Topics topics, String id, Path stateDir) throws IOException {
+        this(stack, topics, id, stateDir, Map.of());
+    }
+
+    /** A child master with {@code extra} master settings. */
+    ChildMaster(LocalStack stack, Topics topics, String id, Path stateDir, Map<String, ?> extra) throws IOException {
         this.stack = stack;
         this.topics = topics;
         this.id = id;
         this.stateDir = stateDir;
         Map<String, Object> values = new HashMap<>(stack.adminSecuritySettings());
         values.putAll(TestKeys.masterSettings());
+        values.putAll(extra);
         Path file = Files.createTempFile("msx-child-master-", ".properties");
         file.toFile().deleteOnExit();
         this.settings = Configs.write(values, file);

@@ -36,9 +36,9 @@ final class Configs {
         return with(stack.adminClientProperties(), overrides);
     }
 
-    /** A plaintext broker's client settings, with {@code overrides}. */
+    /** A child broker's client settings (its super-user), with {@code overrides}. */
     static Map<String, Object> kafka(KafkaProcessStack stack, Object... overrides) {
-        return with(Map.of("bootstrap.servers", stack.bootstrapServers()), overrides);
+        return with(stack.adminClientProperties(), overrides);
     }
 
     private static Map<String, Object> with(Map<String, Object> base, Object... overrides) {
@@ -59,9 +59,11 @@ final class Configs {
         return config;
     }
 
-    /** A master on a plaintext child broker; it signs all the same. */
+    /** A master on a (secured) child broker, as its super-user. */
     static Map<String, Object> master(KafkaProcessStack stack, String topicPrefix, String masterId) {
-        return master(stack.bootstrapServers(), stack.schemaRegistryUrl(), topicPrefix, masterId);
+        Map<String, Object> config = master(stack.bootstrapServers(), stack.schemaRegistryUrl(), topicPrefix, masterId);
+        config.putAll(stack.adminSecuritySettings());
+        return config;
     }
 
     private static Map<String, Object> master(String bootstrapServers, String registryUrl, String topicPrefix,

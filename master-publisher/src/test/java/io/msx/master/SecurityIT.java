@@ -8,7 +8,12 @@ import io.msx.avro.CommandStatus;
 import io.msx.avro.InstructionHeader;
 import io.msx.avro.JobDefinition;
 import io.msx.avro.JobStep;
+import io.msx.avro.StatusHeader;
+import io.msx.avro.command.AcceptTarget;
+import io.msx.avro.command.EnlistTarget;
 import io.msx.avro.command.StartJob;
+import io.msx.avro.status.CheckIn;
+import io.msx.avro.status.CheckInTrigger;
 import io.msx.avro.command.UpsertJob;
 import io.msx.avro.instruction.JobInsert;
 import io.msx.avro.instruction.JobStart;
@@ -23,7 +28,10 @@ import io.msx.schemas.MsxCodec;
 import io.msx.schemas.SchemaRegistryClient;
 import io.msx.schemas.SchemaRegistryConfig;
 import io.msx.schemas.Topics;
+import io.msx.security.Ed25519Keys;
 import io.msx.security.SignatureHeaders;
+import io.msx.security.Signer;
+import io.msx.security.StatusSignatures;
 import io.msx.security.TestKeys;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
@@ -96,6 +104,7 @@ class SecurityIT {
     private final List<AutoCloseable> running = new ArrayList<>();
     private final Map<String, KafkaAccess.Credentials> targets = new HashMap<>();
     private KafkaAccess.Credentials operator;
+    private final Map<String, Signer> targetKeys = new HashMap<>();
     private MsxCodec codec;
 
     @BeforeAll
@@ -116,10 +125,21 @@ class SecurityIT {
                 MasterConfig.HTTP_PORT_CONFIG, 0));
         masterConfig.putAll(masterUser.clientSettings("SASL_PLAINTEXT"));
         masterConfig.putAll(TestKeys.masterSettings());
+        // keys accepted only as pre-registered or by an operator
+        masterConfig.put(MasterConfig.TARGETS_KEY_ACCEPTANCE_CONFIG, "manual");
         master = new MasterPublisher(new MasterConfig(masterConfig), Clock.systemUTC());
         running.add(master);
         master.start();
         for (String name : List.of("T1", "T2")) {
+            // pre-registered with the fingerprint of the key the target will sign with
+            Path key = data.resolve(name + ".key");
+            targetKeys.put(name, new Signer(Ed25519Keys.readOrCreate(key)));
+            try {
+                submit(h -> EnlistTarget.newBuilder().setHeader(h).setTarget(name)
+                        .setKeyFingerprint(targetKeys.get(name).keyId()).build());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
             KafkaAccess.Credentials credentials = access.provisionTarget(name);
             targets.put(name, credentials);
             Map<String, Object> agentConfig = new HashMap<>(Map.of(
@@ -130,6 +150,7 @@ class SecurityIT {
                     TargetAgentConfig.DATA_DIR_CONFIG, data.resolve(name).toString()));
             agentConfig.putAll(credentials.clientSettings("SASL_PLAINTEXT"));
             agentConfig.putAll(TestKeys.agentSettings());
+            agentConfig.put(TargetAgentConfig.SIGNING_KEY_FILE_CONFIG, key.toString());
             TargetAgent agent = new TargetAgent(new TargetAgentConfig(agentConfig), Clock.systemUTC());
             running.add(0, agent);
             agent.start();
@@ -274,6 +295,56 @@ class SecurityIT {
         assertThat(tampered).as("altered job never ran").doesNotExist();
         await().atMost(WAIT).alias("the master, on its own user, reads T1's lag: nothing unread").until(() ->
                 Long.valueOf(0).equals(master.target("T1").orElseThrow().unreadInstructions()));
+    }
+
+    @Test
+    void shouldDeadLetterAnEventClaimingAnotherTargetAndKeepANewTargetPendingUntilAccepted() throws Exception {
+        long t2Seq = master.target("T2").orElseThrow().lastSeq();
+        // T1's user may write the status topic: it claims to be T2, signed with T1's key, with the largest seq
+        byte[] key = "T2".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] forged = codec.encode(CheckIn.newBuilder().setHeader(StatusHeader.newBuilder().setTarget("T2")
+                        .setSeq(Long.MAX_VALUE).setOccurredAt(Instant.now().truncatedTo(ChronoUnit.MILLIS))
+                        .setEpoch(master.target("T2").orElseThrow().epoch()).build())
+                .setTrigger(CheckInTrigger.SCHEDULED).setLocalTime(Instant.now().truncatedTo(ChronoUnit.MILLIS))
+                .setTimeZone("UTC").setAgentVersion("forged").setPollingIntervalSeconds(60).setSpoolDepth(0)
+                .build());
+        RecordHeaders headers = new RecordHeaders();
+        SignatureHeaders.write(headers, targetKeys.get("T1").keyId(), StatusSignatures.sign(targetKeys.get("T1"),
+                key, forged), null);
+        try (KafkaProducer<byte[], byte[]> producer = producer(clientOf("T1"))) {
+            producer.send(new ProducerRecord<>(topics.status(), null, key, forged, headers)).get();
+        }
+        List<ConsumerRecord<byte[], byte[]>> dead = await().atMost(WAIT).alias("the forged event dead-lettered")
+                .until(() -> readAll(io.msx.schemas.Topics.deadLetter(topics.status())), l -> !l.isEmpty());
+        assertThat(new String(dead.get(dead.size() - 1).headers().lastHeader(
+                io.msx.schemas.DeadLetters.REASON_HEADER).value())).contains("not the target's accepted key");
+        assertThat(master.target("T2").orElseThrow().lastSeq()).as("T2 not silenced").isEqualTo(t2Seq);
+        assertThat(master.target("T2").orElseThrow().agentVersion()).isNotEqualTo("forged");
+
+        // a new target nobody pre-registered: PENDING until an operator accepts the key it logged
+        KafkaAccess.Credentials t3 = access.provisionTarget("T3");
+        Map<String, Object> agentConfig = new HashMap<>(Map.of(
+                TargetAgentConfig.TARGET_NAME_CONFIG, "T3",
+                TargetAgentConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+                TargetAgentConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.schemaRegistryUrl(),
+                TargetAgentConfig.TOPIC_PREFIX_CONFIG, topics.prefix(),
+                TargetAgentConfig.DATA_DIR_CONFIG, data.resolve("T3").toString()));
+        agentConfig.putAll(t3.clientSettings("SASL_PLAINTEXT"));
+        agentConfig.putAll(TestKeys.agentSettings());
+        TargetAgent agent = new TargetAgent(new TargetAgentConfig(agentConfig), Clock.systemUTC());
+        running.add(0, agent);
+        agent.start();
+        TargetView pending = await().atMost(WAIT).alias("T3 listed PENDING").until(() -> master.target("T3"),
+                v -> v.isPresent() && v.get().status() == TargetStatus.PENDING).orElseThrow();
+        assertThat(pending.presentedKeyFingerprint()).isEqualTo(agent.statusKeyFingerprint());
+        assertThat(pending.keyFingerprint()).isNull();
+
+        submit(h -> AcceptTarget.newBuilder().setHeader(h).setTarget("T3")
+                .setKeyFingerprint(agent.statusKeyFingerprint()).build());
+
+        await().atMost(WAIT).alias("T3 accepted, enlisted and resynced").until(() -> master.target("T3")
+                .map(v -> v.status() == TargetStatus.NORMAL && agent.statusKeyFingerprint().equals(v.keyFingerprint()))
+                .orElse(false));
     }
 
     private void submit(java.util.function.Function<CommandHeader, SpecificRecord> command) throws Exception {

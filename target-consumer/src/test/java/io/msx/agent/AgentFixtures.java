@@ -46,9 +46,9 @@ final class AgentFixtures {
         return with(stack.adminClientProperties(), overrides);
     }
 
-    /** A plaintext broker's (a {@link KafkaProcessStack}'s) client settings, with {@code overrides}. */
+    /** A child broker's (a {@link KafkaProcessStack}'s) super-user client settings, with {@code overrides}. */
     static Map<String, Object> kafka(KafkaProcessStack stack, Object... overrides) {
-        return with(Map.of("bootstrap.servers", stack.bootstrapServers()), overrides);
+        return with(stack.adminClientProperties(), overrides);
     }
 
     private static Map<String, Object> with(Map<String, Object> base, Object... overrides) {
@@ -70,9 +70,12 @@ final class AgentFixtures {
         return config;
     }
 
-    /** An agent of {@code target} on a plaintext child broker; it checks signatures all the same. */
+    /** An agent of {@code target} on a (secured) child broker, as its super-user. */
     static Map<String, Object> agentConfig(KafkaProcessStack stack, Topics topics, String target, Path dataDir) {
-        return agentConfig(stack.bootstrapServers(), stack.schemaRegistryUrl(), topics, target, dataDir);
+        Map<String, Object> config = agentConfig(stack.bootstrapServers(), stack.schemaRegistryUrl(), topics, target,
+                dataDir);
+        config.putAll(stack.adminSecuritySettings());
+        return config;
     }
 
     private static Map<String, Object> agentConfig(String bootstrapServers, String registryUrl, Topics topics,

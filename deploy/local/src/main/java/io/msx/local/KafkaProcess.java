@@ -58,7 +58,10 @@ public final class KafkaProcess implements AutoCloseable {
     private Process process;
     private boolean closed;
 
+    private final KafkaSecurity security;
+
     private KafkaProcess(Path dataDir, boolean deleteDataOnClose) {
+        this.security = KafkaSecurity.generate();
         this.dataDir = dataDir.toAbsolutePath();
         this.deleteDataOnClose = deleteDataOnClose;
     }
@@ -94,7 +97,22 @@ public final class KafkaProcess implements AutoCloseable {
         throw last;
     }
 
-    /** {@code 127.0.0.1:port} of its PLAINTEXT listener; the same across restarts. */
+    /** Bootstrap servers and the super-user's credentials (the broker is secured as {@link EmbeddedKafka} is). */
+    public Map<String, Object> adminClientProperties() {
+        Map<String, Object> p = new java.util.HashMap<>();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        p.putAll(security.adminSettings());
+        return p;
+    }
+
+    /** The super-user's security settings as configuration keys, to merge into a master's or an agent's. */
+    public Map<String, String> adminSecuritySettings() {
+        Map<String, String> p = new java.util.HashMap<>();
+        security.adminSettings().forEach((k, v) -> p.put(k, v.toString()));
+        return p;
+    }
+
+    /** {@code 127.0.0.1:port} of its client listener (SASL SCRAM); the same across restarts. */
     public String bootstrapServers() {
         return "127.0.0.1:" + brokerPort;
     }
@@ -200,7 +218,9 @@ public final class KafkaProcess implements AutoCloseable {
             Files.writeString(logFile(), "---- starting on " + bootstrapServers() + " (controller " + controllerPort
                     + ")\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             // stdin stays a pipe the child watches: it halts when this JVM goes away
-            process = new ProcessBuilder(command)
+            ProcessBuilder builder = new ProcessBuilder(command);
+            builder.environment().put(KafkaProcessMain.SCRAM_ENV, security.scramFormatArgument());
+            process = builder
                     .directory(dataDir.toFile())
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
@@ -216,6 +236,7 @@ public final class KafkaProcess implements AutoCloseable {
 
     private Path writeConfig() {
         Properties props = EmbeddedKafka.brokerProperties(dataDir.resolve("log"), brokerPort, controllerPort);
+        security.applyTo(props, "CONTROLLER", "PLAINTEXT");
         try {
             Files.createDirectories(dataDir);
             Path file = dataDir.resolve("server.properties");
@@ -238,11 +259,11 @@ public final class KafkaProcess implements AutoCloseable {
             while (!listening()) {
                 pause(deadline);
             }
-            try (Admin admin = Admin.create(Map.of(
-                    AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
-                    AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 200,
-                    AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2_000,
-                    AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000))) {
+            Map<String, Object> probe = adminClientProperties();
+            probe.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 200);
+            probe.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2_000);
+            probe.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000);
+            try (Admin admin = Admin.create(probe)) {
                 while (true) {
                     try {
                         if (!admin.describeCluster(new DescribeClusterOptions().timeoutMs(2_000)).nodes()

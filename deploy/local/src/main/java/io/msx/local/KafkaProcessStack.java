@@ -28,6 +28,16 @@ public final class KafkaProcessStack implements AutoCloseable {
     }
 
     /** Base URL of the shared registry's Confluent-compatible API. */
+    /** Bootstrap servers and the super-user's credentials. */
+    public java.util.Map<String, Object> adminClientProperties() {
+        return kafka.adminClientProperties();
+    }
+
+    /** The super-user's security settings as configuration keys. */
+    public java.util.Map<String, String> adminSecuritySettings() {
+        return kafka.adminSecuritySettings();
+    }
+
     public String schemaRegistryUrl() {
         return schemaRegistryUrl;
     }

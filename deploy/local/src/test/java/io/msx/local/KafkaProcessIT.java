@@ -40,10 +40,11 @@ class KafkaProcessIT {
         String topic = LocalStack.uniqueTopicPrefix() + "outage";
         try (KafkaProcess kafka = KafkaProcess.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            Map<String, Object> client = kafka.adminClientProperties();
+            try (Admin admin = Admin.create(client)) {
                 admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
             }
-            try (KafkaProducer<String, String> producer = producer(bootstrap)) {
+            try (KafkaProducer<String, String> producer = producer(client)) {
                 for (int i = 0; i < 10; i++) {
                     producer.send(new ProducerRecord<>(topic, "k", "before-" + i)).get(30, TimeUnit.SECONDS);
                 }
@@ -65,8 +66,7 @@ class KafkaProcessIT {
                                 != null);
             }
             List<String> values = new ArrayList<>();
-            try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
-                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap), new StringDeserializer(),
+            try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(client, new StringDeserializer(),
                     new StringDeserializer())) {
                 TopicPartition tp = new TopicPartition(topic, 0);
                 consumer.assign(List.of(tp));
@@ -99,14 +99,15 @@ class KafkaProcessIT {
         }
     }
 
-    private static KafkaProducer<String, String> producer(String bootstrap) {
-        return new KafkaProducer<>(Map.<String, Object>of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+    private static KafkaProducer<String, String> producer(Map<String, Object> client) {
+        Map<String, Object> p = new java.util.HashMap<>(client);
+        p.putAll(Map.<String, Object>of(
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.LINGER_MS_CONFIG, 0,
                 ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 1_000,
                 ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 3_000,
                 ProducerConfig.MAX_BLOCK_MS_CONFIG, 3_000,
-                ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 200), new StringSerializer(), new StringSerializer());
+                ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 200));
+        return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
     }
 }

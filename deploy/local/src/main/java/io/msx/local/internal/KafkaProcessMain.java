@@ -21,6 +21,9 @@ import java.util.Properties;
  */
 public final class KafkaProcessMain {
 
+    /** Environment variable with the SCRAM credential to format with (kept off the command line). */
+    public static final String SCRAM_ENV = "MSX_KAFKA_PROCESS_SCRAM";
+
     /** Printed on stdout once {@code startup()} has returned. */
     public static final String STARTED_LINE = "msx-kafka-process started";
 
@@ -34,8 +37,13 @@ public final class KafkaProcessMain {
         }
         watchParent();
         Path configFile = Path.of(args[0]);
-        int rc = StorageTool.execute(new String[] {
-            "format", "--ignore-formatted", "--cluster-id", args[1], "--config", configFile.toString()}, System.out);
+        java.util.List<String> format = new java.util.ArrayList<>(java.util.List.of(
+                "format", "--ignore-formatted", "--cluster-id", args[1], "--config", configFile.toString()));
+        String scram = System.getenv(SCRAM_ENV);
+        if (scram != null && !scram.isEmpty()) {
+            format.addAll(java.util.List.of("--add-scram", scram)); // the super-user of a secured broker
+        }
+        int rc = StorageTool.execute(format.toArray(String[]::new), System.out);
         if (rc != 0) {
             System.err.println("formatting the broker's storage failed (exit " + rc + ")");
             System.exit(1);
