@@ -345,6 +345,26 @@ class SecurityIT {
         await().atMost(WAIT).alias("T3 accepted, enlisted and resynced").until(() -> master.target("T3")
                 .map(v -> v.status() == TargetStatus.NORMAL && agent.statusKeyFingerprint().equals(v.keyFingerprint()))
                 .orElse(false));
+        // defected: once it acknowledged its DEFECT, its Kafka user is gone
+        Path admin = data.resolve("admin.properties");
+        Files.writeString(admin, stack.adminSecuritySettings().entrySet().stream()
+                .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining("\n")));
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = new CommandLine(new MsxCli()).setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
+                .execute("target", "defect", "T3", "--revoke-credentials", "--timeout", "60s",
+                        "--bootstrap-servers", stack.bootstrapServers(), "--schema-registry-url",
+                        stack.schemaRegistryUrl(), "--topic-prefix", topics.prefix(), "--master-url",
+                        "http://127.0.0.1:" + master.httpPort(), "--command-config", admin.toString());
+        assertThat(code).as("exit code; stderr: %s", err).isZero();
+        assertThat(out.toString()).contains("T3  credentials revoked");
+        assertThat(agent.awaitTermination(WAIT)).as("T3 read and applied its DEFECT first")
+                .isEqualTo(TargetAgent.State.DEFECTED);
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(stack.kafka().clientProperties(t3.user(),
+                t3.password()), null)) {
+            assertThatThrownBy(() -> consumer.listTopics(Duration.ofSeconds(10))).as("T3's revoked user")
+                    .isInstanceOf(SaslAuthenticationException.class);
+        }
     }
 
     private void submit(java.util.function.Function<CommandHeader, SpecificRecord> command) throws Exception {

@@ -199,6 +199,10 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
             throw new IllegalArgumentException("Enlist of '" + state.name + "': " + refusal);
         }
         String presented = Base64.getEncoder().encodeToString(der);
+        if (state.defected) {
+            // its key still checks what it sends after its DEFECT; coming back takes a key accepted again
+            state.acceptedKey = null;
+        }
         state.presentedKey = presented;
         if (presented.equals(state.acceptedKey)) {
             state.heldEnlist = null;
@@ -316,12 +320,6 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
                 state.groups = r.groups();
                 state.registeredAt = r.registeredAt();
                 state.approvedFingerprint = r.keyFingerprint();
-                if (r.defected()) {
-                    // a defected installation's key is forgotten: coming back takes a key accepted again
-                    state.acceptedKey = null;
-                    state.presentedKey = null;
-                    state.heldEnlist = null;
-                }
             }
             case POSTED -> {
                 downloads.posted(state, event);

@@ -288,12 +288,22 @@ class MasterTopologyTest {
     }
 
     @Test
-    void shouldForgetADefectedTargetsKey() {
+    void shouldKeepADefectedTargetPendingWhenItComesBackWithItsOldKey() {
+        firstUse = false;
         start();
-        enlistAll("t1");
+        command(io.msx.avro.command.EnlistTarget.newBuilder().setHeader(commandHeader()).setTarget("t1")
+                .setKeyFingerprint(targetKey("t1").keyId()).build());
+        status("t1", enlist("t1", "e1", 1, null));
+        assertThat(state("t1").acceptedKey).isNotNull();
         assertThat(command(io.msx.avro.command.DefectTarget.newBuilder().setHeader(commandHeader()).setTarget("t1")
                 .setForce(true).build()).getStatus()).isEqualTo(CommandStatus.ACCEPTED);
+        status("t1", checkIn("t1", "e1", 2, 3));
+        assertThat(records(Topics.deadLetter(TOPICS.status()))).as("its key still checks its last events").isEmpty();
 
+        // a new installation enlists with the same key: not let back in by it
+        status("t1", enlist("t1", "e2", 1, null));
+
+        assertThat(targetStatus("t1")).isEqualTo(TargetStatus.PENDING);
         assertThat(state("t1").acceptedKey).isNull();
     }
 
