@@ -91,7 +91,31 @@ final class Configs {
                 TargetAgentConfig.DATA_DIR_CONFIG, dataDir.toString()));
         config.putAll(stack.adminSecuritySettings());
         config.putAll(TestKeys.agentSettings());
+        // the target's key outside its data directory: a reinstalled target (data directory wiped) keeps it
+        config.put(TargetAgentConfig.SIGNING_KEY_FILE_CONFIG, targetKeyFile(target).toString());
         return config;
+    }
+
+    private static final Path TARGET_KEYS;
+
+    static {
+        try {
+            TARGET_KEYS = java.nio.file.Files.createTempDirectory("msx-it-target-keys-");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** The signing key file of {@code target} in this JVM's tests (created on first use). */
+    static synchronized Path targetKeyFile(String target) {
+        Path file = TARGET_KEYS.resolve(target + ".key");
+        io.msx.security.Ed25519Keys.readOrCreate(file);
+        return file;
+    }
+
+    /** The signer of {@code target}'s status events in this JVM's tests. */
+    static io.msx.security.Signer targetKey(String target) {
+        return io.msx.security.Signer.fromFile(targetKeyFile(target));
     }
 
     /**

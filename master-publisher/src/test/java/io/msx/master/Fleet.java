@@ -123,6 +123,26 @@ final class Fleet implements AutoCloseable {
     }
 
     /**
+     * Writes a status event of {@code target} signed with the target's key (the one {@link Configs#agent} gives its
+     * agents), as that target's agent would sign it.
+     */
+    RecordMetadata sendSignedStatus(String target, byte[] value) {
+        Signer signer = Configs.targetKey(target);
+        byte[] key = utf8(target);
+        RecordHeaders headers = new RecordHeaders();
+        SignatureHeaders.write(headers, signer.keyId(), io.msx.security.StatusSignatures.sign(signer, key, value),
+                null);
+        try {
+            return producer.send(new ProducerRecord<>(topics.status(), null, key, value, headers)).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot write to " + topics.status() + ": " + e.getCause(), e.getCause());
+        }
+    }
+
+    /**
      * Writes an instruction for {@code target} to its topic signed as the master signs (the test master key, the
      * target's next sequence number after the last on its topic): as another master version sharing the key would.
      */

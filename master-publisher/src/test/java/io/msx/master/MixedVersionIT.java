@@ -120,14 +120,15 @@ class MixedVersionIT {
     void shouldDeadLetterAnUnknownStatusEventAndReadAnEvolvedOne() {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         // a v2 target "T9": a current Enlist, then the new DiskReport, then a CheckIn with a v2 field
-        fleet.send(fleet.topics.status(), Fleet.utf8("T9"), fleet.codec.encode(Enlist.newBuilder()
+        fleet.sendSignedStatus("T9", fleet.codec.encode(Enlist.newBuilder()
                 .setHeader(new StatusHeader("T9", 1L, now, null)).setAgentVersion("2.0.0").setTimeZone("UTC")
-                .setPollingIntervalSeconds(60).build()));
+                .setPollingIntervalSeconds(60).setPublicKey(java.nio.ByteBuffer.wrap(io.msx.security.Ed25519Keys
+                        .publicKeyDer(Configs.targetKey("T9").publicKey()))).build()));
         GenericRecordBuilder disk = new GenericRecordBuilder(v2.get(V2Schemas.DISK_REPORT));
         disk.set("header", new StatusHeader("T9", 2L, now, null));
         disk.set("freeBytes", 123L);
         disk.set("volumes", List.of("/"));
-        fleet.send(fleet.topics.status(), Fleet.utf8("T9"), v2Writer.encode(disk.build()));
+        fleet.sendSignedStatus("T9", v2Writer.encode(disk.build()));
         GenericRecordBuilder checkIn = new GenericRecordBuilder(v2.get(V2Schemas.CHECK_IN));
         Instant localTime = now.plusSeconds(1);
         checkIn.set("header", new StatusHeader("T9", 3L, localTime, null));
@@ -139,7 +140,7 @@ class MixedVersionIT {
         checkIn.set("agentVersion", "2.0.0");
         checkIn.set("pollingIntervalSeconds", 60);
         checkIn.set("loadAverage", 0.5);
-        fleet.send(fleet.topics.status(), Fleet.utf8("T9"), v2Writer.encode(checkIn.build()));
+        fleet.sendSignedStatus("T9", v2Writer.encode(checkIn.build()));
 
         await().atMost(Duration.ofSeconds(60)).alias("the master read T9's v2 check-in")
                 .until(() -> fleet.master.target("T9").map(t -> "SCHEDULED".equals(t.lastPollTrigger()))

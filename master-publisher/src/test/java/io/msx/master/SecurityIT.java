@@ -342,9 +342,9 @@ class SecurityIT {
         submit(h -> AcceptTarget.newBuilder().setHeader(h).setTarget("T3")
                 .setKeyFingerprint(agent.statusKeyFingerprint()).build());
 
-        await().atMost(WAIT).alias("T3 accepted, enlisted and resynced").until(() -> master.target("T3")
+        await().atMost(WAIT).alias("T3 accepted, enlisted, consuming and resynced").until(() -> master.target("T3")
                 .map(v -> v.status() == TargetStatus.NORMAL && agent.statusKeyFingerprint().equals(v.keyFingerprint()))
-                .orElse(false));
+                .orElse(false) && ready(agent));
         // defected: once it acknowledged its DEFECT, its Kafka user is gone
         Path admin = data.resolve("admin.properties");
         Files.writeString(admin, stack.adminSecuritySettings().entrySet().stream()
