@@ -66,7 +66,7 @@ public final class AccessCommand {
 
     @Command(name = "target", description = "Create (or renew) a target's Kafka user and LITERAL ACLs: read its own "
             + "topic and group, write status. Prints its client settings.")
-    static final class Target extends Provisioning {
+    static class Target extends Provisioning {
         @Parameters(paramLabel = "TARGET", description = "Target name.")
         String target;
 

@@ -45,10 +45,6 @@ public final class CommandClient implements AutoCloseable {
     private final AvroCodec<CommandResult> results;
     private Signer signer;
 
-    public CommandClient(String bootstrapServers, SchemaRegistry registry, Topics topics) {
-        this(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers), registry, topics);
-    }
-
     /** A client whose Kafka clients start from {@code kafka}: bootstrap servers and security settings. */
     public CommandClient(Map<String, Object> kafka, SchemaRegistry registry, Topics topics) {
         this.topics = topics;

@@ -170,8 +170,7 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
                     requestResync(record, target, checkIn.getResyncReason(), now);
                 }
             } else if (event instanceof Enlist || event instanceof DefectNotice) {
-                context.forward(record.withValue(new Outgoing(deps.controlTopic(), record.value()))
-                        .withHeaders(new RecordHeaders()).withTimestamp(context.currentSystemTimeMs()));
+                forwardToControl(record);
             }
         }
         states.put(target, JsonStore.write(state));
@@ -275,10 +274,15 @@ final class ViewsProcessor implements Processor<byte[], byte[], byte[], Outgoing
         TargetState state = get(header.getTarget());
         Instant now = now();
         if (StatusRules.apply(state, event, header, now) == StatusRules.Applied.FRESH) {
-            context.forward(record.withValue(new Outgoing(deps.controlTopic(), record.value()))
-                    .withHeaders(new RecordHeaders()).withTimestamp(context.currentSystemTimeMs()));
+            forwardToControl(record);
         }
         states.put(state.name, JsonStore.write(state));
+    }
+
+    /** An Enlist or DefectNotice for the command sub-topology, on the control topic. */
+    private void forwardToControl(Record<byte[], byte[]> record) {
+        context.forward(record.withValue(new Outgoing(deps.controlTopic(), record.value()))
+                .withHeaders(new RecordHeaders()).withTimestamp(context.currentSystemTimeMs()));
     }
 
     /** A ResyncTargets command for the target, on the commands topic: the same path as an operator's. */
