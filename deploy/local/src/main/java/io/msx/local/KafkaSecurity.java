@@ -34,6 +34,11 @@ public final class KafkaSecurity {
         return new KafkaSecurity(password(), password());
     }
 
+    /** The given super-user password (a container's, from its environment) and a random controller password. */
+    static KafkaSecurity withAdminPassword(String adminPassword) {
+        return new KafkaSecurity(adminPassword, password());
+    }
+
     /** A random password of 24 bytes, base64url. */
     public static String password() {
         byte[] bytes = new byte[24];
