@@ -2,7 +2,7 @@ package io.msx.master.cli;
 
 import io.msx.MsxException;
 import io.msx.local.LocalStackException;
-import io.msx.agent.AgentVersion;
+import io.msx.MsxVersion;
 import org.apache.kafka.common.config.ConfigException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -45,7 +45,7 @@ public final class MsxCli {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"msx " + AgentVersion.current()};
+            return new String[] {"msx " + MsxVersion.current()};
         }
     }
 }
