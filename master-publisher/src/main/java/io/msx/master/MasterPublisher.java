@@ -1,7 +1,6 @@
 package io.msx.master;
 
 import io.msx.Threads;
-import io.msx.agent.TargetAgent;
 import io.msx.avro.CommandResult;
 import io.msx.http.HttpSecurity;
 import io.msx.master.internal.CommandGateway;
@@ -133,8 +132,7 @@ public final class MasterPublisher implements AutoCloseable {
                 config.commandMaxInstructions(), RETRY_IN_TASK, signer, config.acceptKeysOnFirstUse(),
                 config.trustedKeys(), config.commandsRequireIdentity());
 
-        unread = new UnreadInstructions(admin, topics, name -> TargetAgent.consumerGroup(topics.prefix(), name),
-                clock, metrics);
+        unread = new UnreadInstructions(admin, topics, topics::targetConsumerGroup, clock, metrics);
         HttpSecurity httpSecurity = config.httpSecurity();
         commands = new CommandGateway(config.kafkaClientProperties(), topics, codec, id, signer);
         rest = new RestServer(config.httpHost(), config.httpPort(), id, Json.mapper(), new Api(), httpSecurity, clock);

@@ -194,7 +194,7 @@ class SecurityIT {
                         .as("T1 writing %s", topic).hasCauseInstanceOf(TopicAuthorizationException.class);
             }
         }
-        try (KafkaConsumer<byte[], byte[]> consumer = consumer(t1, TargetAgent.consumerGroup(topics.prefix(), "T2"))) {
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(t1, topics.targetConsumerGroup("T2"))) {
             consumer.subscribe(List.of(topics.target("T1")));
             assertThatThrownBy(() -> consumer.poll(Duration.ofSeconds(5))).as("T1 joining T2's group")
                     .isInstanceOf(GroupAuthorizationException.class);

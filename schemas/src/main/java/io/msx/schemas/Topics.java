@@ -64,6 +64,14 @@ public final class Topics {
         return prefix + "target." + requireValidTargetName(name);
     }
 
+    /**
+     * The consumer group of one target's agent: its committed offset on {@link #target(String)} marks what the target
+     * has applied, so the master reads unread instructions as this group's lag. Named like the topic it reads.
+     */
+    public String targetConsumerGroup(String name) {
+        return prefix + "target." + requireValidTargetName(name);
+    }
+
     /** The dead-letter topic of a topic. */
     public static String deadLetter(String topic) {
         return topic + DLQ_SUFFIX;

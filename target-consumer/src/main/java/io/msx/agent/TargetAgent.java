@@ -1,6 +1,7 @@
 package io.msx.agent;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.msx.MsxVersion;
 import io.msx.Threads;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -258,7 +259,7 @@ public final class TargetAgent implements AutoCloseable {
                 DEAD_LETTER_TIMEOUT, applied, clock);
         loop.onFatal(this::fail);
         applier = new InstructionApplier(name, reporter, checkIns, agentState, config.timeZone(),
-                AgentVersion.current(), inventory, executor, this::defected);
+                MsxVersion.current(), inventory, executor, this::defected);
         applier.onReinstall(this::enlistAppend);
         applier.guard(guard);
         loop.handler(applier);
@@ -305,7 +306,7 @@ public final class TargetAgent implements AutoCloseable {
         return reporter.append(h -> Enlist.newBuilder()
                 .setHeader(h)
                 .setLocation(config.location())
-                .setAgentVersion(AgentVersion.current())
+                .setAgentVersion(MsxVersion.current())
                 .setTimeZone(config.timeZone().getId())
                 .setPollingIntervalSeconds((int) agentState.pollInterval().toSeconds())
                 .setCapabilities(List.of("force-poll", "set-poll-interval", "sync-time", "os-process-jobs",
@@ -454,7 +455,7 @@ public final class TargetAgent implements AutoCloseable {
 
     private KafkaConsumer<byte[], byte[]> newConsumer() {
         Map<String, Object> configs = new HashMap<>(config.kafkaClientProperties());
-        configs.put(ConsumerConfig.GROUP_ID_CONFIG, consumerGroup(config.topics().prefix(), name));
+        configs.put(ConsumerConfig.GROUP_ID_CONFIG, config.topics().targetConsumerGroup(name));
         configs.put(ConsumerConfig.CLIENT_ID_CONFIG, "msx-target-" + name + "-instructions");
         configs.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         // each poll is applied in one synced write: larger polls pay the sync less often
@@ -475,14 +476,6 @@ public final class TargetAgent implements AutoCloseable {
         configs.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
         configs.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 15_000);
         return new KafkaProducer<>(configs, new ByteArraySerializer(), new ByteArraySerializer());
-    }
-
-    /**
-     * The consumer group whose committed offset on {@code <prefix>target.<name>} marks what the target has applied;
-     * the master reads unread instructions as this group's lag.
-     */
-    public static String consumerGroup(String topicPrefix, String target) {
-        return topicPrefix + "target." + target;
     }
 
     private AgentHttpServer.Health health() {
@@ -578,7 +571,7 @@ public final class TargetAgent implements AutoCloseable {
     }
 
     private void checkIn(CheckInTrigger trigger) {
-        reporter.checkIn(trigger, null, config.timeZone(), AgentVersion.current());
+        reporter.checkIn(trigger, null, config.timeZone(), MsxVersion.current());
     }
 
     public String name() {

@@ -213,7 +213,7 @@ class AgentFaultsIT {
 
     /** The agent's committed offset on its topic (what the master reads as lag). */
     private long committed() throws Exception {
-        var offsets = admin.listConsumerGroupOffsets(TargetAgent.consumerGroup(topics.prefix(), "T1"))
+        var offsets = admin.listConsumerGroupOffsets(topics.targetConsumerGroup("T1"))
                 .partitionsToOffsetAndMetadata().get();
         var offset = offsets.get(new TopicPartition(topics.target("T1"), 0));
         return offset == null ? -1 : offset.offset();

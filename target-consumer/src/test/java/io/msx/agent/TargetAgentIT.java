@@ -1,6 +1,7 @@
 package io.msx.agent;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.msx.MsxVersion;
 import io.msx.avro.InstructionHeader;
 import io.msx.avro.StatusHeader;
 import io.msx.avro.instruction.JobInsert;
@@ -565,7 +566,7 @@ class TargetAgentIT {
         assertThat(acks.get(1).getInstructionId()).isEqualTo(future);
         assertThat(acks.get(1).getStatus()).isEqualTo(AckStatus.FAILED);
         assertThat(acks.get(1).getError()).startsWith("unknown message type io.msx.avro.instruction.Teleport")
-                .endsWith(": not supported by this agent version (" + AgentVersion.current() + ")");
+                .endsWith(": not supported by this agent version (" + MsxVersion.current() + ")");
         assertThat(acks.get(2).getInstructionId()).isEqualTo(poll);
         assertThat(acks.get(2).getStatus()).isEqualTo(AckStatus.APPLIED);
 

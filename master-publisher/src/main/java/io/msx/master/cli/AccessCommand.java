@@ -128,7 +128,8 @@ public final class AccessCommand {
         }
     }
 
-    static void writeOwnerOnly(Path file, String text) throws IOException {
+    /** Writes {@code text} to a new file only its owner can read (where the file system has POSIX permissions). */
+    public static void writeOwnerOnly(Path file, String text) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);

@@ -1,8 +1,7 @@
 package io.msx.master.cli;
 
 import io.msx.MsxException;
-import io.msx.local.LocalStackException;
-import io.msx.agent.AgentVersion;
+import io.msx.MsxVersion;
 import org.apache.kafka.common.config.ConfigException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -12,7 +11,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "msx", mixinStandardHelpOptions = true, versionProvider = MsxCli.Version.class,
         description = "Multiserver job dispatch on Kafka (SQL Server Agent MSX/TSX).",
-        subcommands = {TargetCommand.class, GroupCommand.class, JobCommand.class, InstructionsCommand.class, MasterCommand.class, AgentCommand.class, DemoCommand.class,
+        subcommands = {TargetCommand.class, GroupCommand.class, JobCommand.class, InstructionsCommand.class, MasterCommand.class, AgentCommand.class,
                 AccessCommand.class, KeysCommand.class, TokenCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MsxCli {
@@ -24,8 +23,7 @@ public final class MsxCli {
         if (e instanceof ConfigException || e instanceof IllegalArgumentException) {
             code = ExitCodes.USAGE;
             message = e.getMessage();
-        } else if (e instanceof MsxException || e instanceof IllegalStateException
-                || e instanceof LocalStackException) {
+        } else if (e instanceof MsxException || e instanceof IllegalStateException) {
             code = ExitCodes.FAILED;
             message = e.getMessage();
         } else {
@@ -38,14 +36,21 @@ public final class MsxCli {
     };
 
     public static void main(String[] args) {
-        int code = new CommandLine(new MsxCli()).setExecutionExceptionHandler(EXCEPTION_HANDLER).execute(args);
-        System.exit(code);
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * The {@code msx} command line with its exit codes for expected failures, for callers that run {@code msx}
+     * commands in their own JVM (the demo, tests). Not thread-safe: one per call.
+     */
+    public static CommandLine commandLine() {
+        return new CommandLine(new MsxCli()).setExecutionExceptionHandler(EXCEPTION_HANDLER);
     }
 
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"msx " + AgentVersion.current()};
+            return new String[] {"msx " + MsxVersion.current()};
         }
     }
 }

@@ -1,11 +1,14 @@
-package io.msx.master.cli;
+package io.msx.demo;
 
+import io.msx.MsxException;
+import io.msx.MsxVersion;
 import io.msx.local.Directories;
 import io.msx.http.BearerTokens;
 import io.msx.http.HttpSecurityConfig;
 import io.msx.http.Role;
 import io.msx.local.LocalCa;
 import io.msx.local.LocalStack;
+import io.msx.local.LocalStackException;
 import io.msx.master.KafkaAccess;
 import io.msx.schemas.Topics;
 import io.msx.security.Ed25519Keys;
@@ -15,6 +18,9 @@ import io.msx.master.MasterPublisher;
 import io.msx.master.TargetView;
 import io.msx.agent.TargetAgent;
 import io.msx.agent.TargetAgentConfig;
+import io.msx.master.cli.AccessCommand;
+import io.msx.master.cli.ExitCodes;
+import io.msx.master.cli.MsxCli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -34,17 +40,29 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
 /**
- * {@code msx demo}: the embedded default, end to end and secured. Starts a real KRaft broker (SASL SCRAM, ACLs) and a
+ * {@code java -jar deploy/local/demo/target/msx-demo.jar}: the embedded default, end to end and secured. Starts a real KRaft broker (SASL SCRAM, ACLs) and a
  * real Apicurio registry on 127.0.0.1, gives the master, an operator and each target its own Kafka user with
  * least-privilege ACLs and its own signing key, serves the master's REST API over TLS with a bearer token, starts a
  * master and two target agents (in this JVM, each with its own Kafka clients), pre-registers the targets with their
  * keys' fingerprints, then runs
  * {@code msx target poll --all --wait}, {@code msx target list}, {@code msx job create},
  * {@code msx job start --wait} and {@code msx job history} exactly as an operator would, and stops.
+ *
+ * <p>Its own artifact, apart from the production {@code msx} CLI: it carries the embedded broker and registry.
  */
-@Command(name = "demo", description = "Run the local stack, a master and two targets; force-poll them, show the "
-        + "table, then post a job to both and run it.")
+@Command(name = "msx-demo", mixinStandardHelpOptions = true, versionProvider = DemoCommand.Version.class,
+        description = "Run the local stack, a master and two targets; force-poll them, show the table, then post a "
+                + "job to both and run it.")
 public final class DemoCommand implements Callable<Integer> {
+
+    /** Expected failures (the local stack cannot start, a command failed) get one line; anything else too. */
+    static final CommandLine.IExecutionExceptionHandler EXCEPTION_HANDLER = (e, cmd, parseResult) -> {
+        boolean expected = e instanceof LocalStackException || e instanceof MsxException
+                || e instanceof IllegalStateException;
+        cmd.getErr().println("msx demo: " + (expected ? e.getMessage() : "unexpected error: " + e));
+        cmd.getErr().flush();
+        return ExitCodes.FAILED;
+    };
 
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
 
@@ -186,6 +204,10 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new DemoCommand()).setExecutionExceptionHandler(EXCEPTION_HANDLER).execute(args));
+    }
+
     private boolean awaitEnlisted(MasterPublisher master, List<TargetAgent> agents) throws InterruptedException {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         for (TargetAgent agent : agents) {
@@ -215,8 +237,7 @@ public final class DemoCommand implements Callable<Integer> {
         out.println();
         out.println(title);
         out.flush();
-        return new CommandLine(new MsxCli()).setOut(out).setErr(err)
-                .setExecutionExceptionHandler(MsxCli.EXCEPTION_HANDLER).execute(args);
+        return MsxCli.commandLine().setOut(out).setErr(err).execute(args);
     }
 
     private static String properties(Map<String, String> settings) {
@@ -231,5 +252,12 @@ public final class DemoCommand implements Callable<Integer> {
         System.arraycopy(a, 0, all, 0, a.length);
         System.arraycopy(b, 0, all, a.length, b.length);
         return all;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"msx-demo " + MsxVersion.current()};
+        }
     }
 }
