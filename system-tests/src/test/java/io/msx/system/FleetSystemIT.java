@@ -148,22 +148,45 @@ class FleetSystemIT {
                 """);
         cli(opsConfig, "job", "create", "-f", "/work/job.yaml");
         cli(opsConfig, "job", "start", "systest", "--wait");
-        assertThat(runs(opsConfig, "T1")).hasSize(1);
-        assertThat(runs(opsConfig, "T2")).hasSize(1);
+        assertThat(runs(opsConfig, "systest", "T1")).hasSize(1);
+        assertThat(runs(opsConfig, "systest", "T2")).hasSize(1);
 
-        // docker kill the agent; the job is started while it is gone; a new container on the same volume catches up.
+        // docker kill the agent in the middle of a run; a job is started while it is gone; a new container on the
+        // same volume reports the interrupted run (FAILED, not started again) and runs the new start exactly once.
+        write("/work/slow.yaml", """
+                id: slow
+                name: Interrupted by docker kill
+                targets: [T1]
+                steps:
+                  - id: 1
+                    name: sleep
+                    command: [sh, -c, 'echo "$MSX_RUN_ID" >> /var/lib/msx/slow.log; sleep 120']
+                """);
+        cli(opsConfig, "job", "create", "-f", "/work/slow.yaml");
+        cli(opsConfig, "job", "start", "slow");
+        await().atMost(Duration.ofMinutes(1)).until(() -> t1.execInContainer("test", "-s", "/var/lib/msx/slow.log")
+                .getExitCode() == 0);
         DockerClientFactory.lazyClient().killContainerCmd(t1.getContainerId()).exec();
         t1.stop();
         started.remove(t1);
         cli(opsConfig, "job", "start", "systest", "--target", "T1");
         GenericContainer<?> t1Again = start(agent("T1", t1Volume), "agent-T1-again");
-        await().atMost(Duration.ofMinutes(2)).untilAsserted(() -> assertThat(runs(opsConfig, "T1"))
-                .hasSize(2).allSatisfy(r -> assertThat(r.get("status").asText()).isEqualTo("SUCCEEDED")));
-        List<String> recorded = t1Again.execInContainer("cat", "/var/lib/msx/runs.log").getStdout().lines().toList();
-        List<String> reported = runs(opsConfig, "T1").stream().map(r -> r.get("runId").asText()).sorted().toList();
+        await().atMost(Duration.ofMinutes(2)).untilAsserted(() -> {
+            assertThat(runs(opsConfig, "systest", "T1")).hasSize(2)
+                    .allSatisfy(r -> assertThat(r.get("status").asText()).isEqualTo("SUCCEEDED"));
+            assertThat(runs(opsConfig, "slow", "T1")).singleElement().satisfies(r -> {
+                assertThat(r.get("status").asText()).isEqualTo("FAILED");
+                assertThat(r.get("message").asText()).contains("in progress").contains("not started again");
+            });
+        });
+        List<String> recorded = lines(t1Again, "/var/lib/msx/runs.log");
+        List<String> reported = runs(opsConfig, "systest", "T1").stream().map(r -> r.get("runId").asText()).sorted()
+                .toList();
         assertThat(recorded).as("each start ran exactly once on T1").hasSize(2).doesNotHaveDuplicates();
         assertThat(recorded.stream().sorted().toList()).as("every run that ran was reported").isEqualTo(reported);
-        assertThat(runs(opsConfig, "T2")).as("T2 was not asked to run again").hasSize(1);
+        assertThat(lines(t1Again, "/var/lib/msx/slow.log")).as("the interrupted run was not started again")
+                .hasSize(1);
+        assertThat(runs(opsConfig, "systest", "T2")).as("T2 was not asked to run again").hasSize(1);
 
         // A new master container on the same state volume serves the same views.
         String targetsBefore = normalizedTargets(cli(opsConfig, "target", "list", "-o", "json"));
@@ -260,9 +283,15 @@ class FleetSystemIT {
         return result;
     }
 
-    private static List<JsonNode> runs(String config, String target) throws Exception {
+    private static List<String> lines(GenericContainer<?> container, String file) throws Exception {
+        Container.ExecResult result = container.execInContainer("cat", file);
+        assertThat(result.getExitCode()).as("cat %s: %s", file, result.getStderr()).isZero();
+        return result.getStdout().lines().toList();
+    }
+
+    private static List<JsonNode> runs(String config, String job, String target) throws Exception {
         List<JsonNode> runs = new ArrayList<>();
-        JSON.readTree(cli(config, "job", "history", "systest", "-o", "json")).forEach(run -> {
+        JSON.readTree(cli(config, "job", "history", job, "-o", "json")).forEach(run -> {
             if (run.get("target").asText().equals(target)) {
                 runs.add(run);
             }
