@@ -6,15 +6,15 @@
 #   deploy/images/base/build-base.sh [output.tar]     (default deploy/images/base/target/msx-base.tar; needs root)
 #
 # Needs debootstrap and a JDK with jmods (Debian: openjdk-17-jmods). The image runs as uid 10001 (user msx) and has
-# /var/lib/msx owned by it; PATH holds the runtime (/opt/java/bin). Everything here comes from Debian's archive and
-# the JDK, so a second run gives the same files (the tarball's own timestamps are fixed, not the package contents).
+# /var/lib/msx owned by it; PATH holds the runtime (/opt/java/bin); procps gives kill(1), tini a PID 1 that reaps.
+# The tarball's own timestamps are fixed; its contents follow Debian's archive, so it is not byte-reproducible across
+# archive updates (the application layers Jib adds on it are).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/target/msx-base.tar}"
 suite="${MSX_BASE_SUITE:-bookworm}"
 mirror="${MSX_BASE_MIRROR:-http://deb.debian.org/debian}"
-tag="msx-base:${suite}-jre17"
 # Everything the master, the agent, the CLI, the test broker (kafka_2.13) and Apicurio (Quarkus) load.
 modules="java.se,jdk.unsupported,jdk.crypto.ec,jdk.crypto.cryptoki,jdk.management,jdk.management.agent,jdk.jfr,\
 jdk.naming.dns,jdk.security.auth,jdk.security.jgss,jdk.zipfs,jdk.net,jdk.httpserver,jdk.localedata,jdk.charsets,\
@@ -25,13 +25,16 @@ die() { echo "build-base: $*" >&2; exit 1; }
 command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install debootstrap"
 java_home="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac || command -v java)")")")}"
 [ -d "$java_home/jmods" ] || die "no jmods in $java_home: apt-get install openjdk-17-jmods (or set JAVA_HOME)"
+java_major="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$java_home/release")"
+[ -n "$java_major" ] && [ "$java_major" -ge 17 ] || die "$java_home is not a JDK 17 or newer (release file)"
+tag="msx-base:${suite}-jre${java_major}"
 
 work="$(mktemp -d /tmp/msx-base.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
 
 echo "build-base: debootstrap $suite (minbase) from $mirror"
-debootstrap --variant=minbase --include=procps "$suite" "$rootfs" "$mirror" > "$work/debootstrap.log" 2>&1 \
+debootstrap --variant=minbase --include=procps,tini "$suite" "$rootfs" "$mirror" > "$work/debootstrap.log" 2>&1 \
   || { tail -20 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
 
 echo "build-base: jlink a runtime from $java_home"
@@ -42,6 +45,11 @@ echo "build-base: jlink a runtime from $java_home"
 chroot "$rootfs" groupadd --gid 10001 msx
 chroot "$rootfs" useradd --uid 10001 --gid 10001 --home-dir /home/msx --create-home --shell /usr/sbin/nologin msx
 install -d -o 10001 -g 10001 -m 0750 "$rootfs/var/lib/msx"
+
+# The build host's name and resolver are not the image's (the engine provides them), nor are device nodes.
+: > "$rootfs/etc/resolv.conf"
+: > "$rootfs/etc/hostname"
+find "$rootfs/dev" -mindepth 1 -delete
 
 # What an image never needs: package caches and indexes, documentation, manuals, locales.
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* \
