@@ -353,6 +353,32 @@ class ManifestsTest {
         }
     }
 
+    /**
+     * The image's launcher ({@code /usr/local/bin/msx}) passes {@code -XX:+ExitOnOutOfMemoryError} itself and takes
+     * {@code JAVA_OPTS} for the rest: JVM options go there, never in variables every JVM of the container would pick
+     * up ({@code JAVA_TOOL_OPTIONS}, {@code JDK_JAVA_OPTIONS}, {@code _JAVA_OPTIONS}: also {@code kubectl exec ... msx}
+     * CLI calls, each printing "Picked up ..."), and nothing turns the exit on OutOfMemoryError off.
+     */
+    @ParameterizedTest
+    @MethodSource("kustomizations")
+    void shouldGiveJvmOptionsOnlyThroughJavaOpts(String dir) {
+        Rendered r = Rendered.of(dir);
+        for (Rendered.MsxContainer msx : msxContainers(r)) {
+            Settings settings = new Settings(r, msx);
+            for (String variable : List.of("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")) {
+                assertThat(settings.env).as(msx.where() + ": " + variable + " (from " + settings.origin.get(variable)
+                        + "); the launcher takes JAVA_OPTS").doesNotContainKey(variable);
+            }
+            String options = settings.env.getOrDefault("JAVA_OPTS", "");
+            assertThat(options).as(msx.where() + " JAVA_OPTS").doesNotContain("-XX:-ExitOnOutOfMemoryError");
+            if (!options.isBlank()) {
+                // the launcher's default bounds the heap by the container's limit; a JAVA_OPTS of its own must too
+                assertThat(options).as(msx.where() + ": JAVA_OPTS replaces -XX:MaxRAMPercentage=70, so it bounds "
+                        + "the heap itself").containsAnyOf("-XX:MaxRAMPercentage=", "-Xmx");
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("kustomizations")
     void shouldLetPrometheusScrapeEveryMsxProcess(String dir) {

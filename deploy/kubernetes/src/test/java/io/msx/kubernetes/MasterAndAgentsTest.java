@@ -6,13 +6,20 @@ import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.msx.agent.TargetAgentConfig;
+import io.msx.master.MasterConfig;
 import io.msx.schemas.Topics;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -105,5 +112,49 @@ class MasterAndAgentsTest {
             assertThat(settings.value("trusted.keys.file")).as(agent.where() + " pins the master's key")
                     .isNotBlank();
         }
+    }
+
+    /** The agent's /health and /metrics port: the one the image exposes beside the master's, and the README's. */
+    static final int AGENT_HTTP_PORT = 9780;
+
+    @ParameterizedTest
+    @MethodSource("kustomizations")
+    void shouldServeEveryAgentsHealthOnPort9780AndTheMastersOn8780(String dir) {
+        Rendered r = Rendered.of(dir);
+        List<Integer> exposed = imagePorts();
+        int masterPort = (Integer) MasterConfig.CONFIG_DEF.defaultValues().get(MasterConfig.HTTP_PORT_CONFIG);
+        assertThat(exposed).as("the ports the msx image exposes (dist/pom.xml)")
+                .containsExactlyInAnyOrder(masterPort, AGENT_HTTP_PORT);
+        assertThat(TargetAgentConfig.CONFIG_DEF.defaultValues().get(TargetAgentConfig.HTTP_PORT_CONFIG))
+                .as("an agent serves no HTTP unless told: every agent container must set it").isEqualTo(-1);
+        for (Rendered.MsxContainer msx : ManifestsTest.msxContainers(r)) {
+            Settings settings = new Settings(r, msx);
+            int expected = msx.component() == Component.AGENT ? AGENT_HTTP_PORT : masterPort;
+            String port = settings.value("http.port");
+            assertThat(port).as(msx.where() + ": http.port (MSX_HTTP_PORT or the --config file) is set").isNotNull();
+            assertThat(Integer.parseInt(port)).as(msx.where() + ": the " + msx.component() + "'s HTTP port")
+                    .isEqualTo(expected);
+            assertThat(msx.container().getPorts()).as(msx.where() + " container ports")
+                    .anyMatch(p -> p.getContainerPort() == expected);
+        }
+    }
+
+    /** The {@code <port>}s of Jib's {@code <ports>} in dist/pom.xml: what the image declares it listens on. */
+    private static List<Integer> imagePorts() {
+        Path pom = Rendered.root().resolve("../../dist/pom.xml").normalize();
+        String text;
+        try {
+            text = Files.readString(pom);
+        } catch (IOException e) {
+            throw new AssertionError("cannot read " + pom, e);
+        }
+        Matcher ports = Pattern.compile("<ports>(.*?)</ports>", Pattern.DOTALL).matcher(text);
+        assertThat(ports.find()).as(pom + " declares the image's <ports>").isTrue();
+        Matcher port = Pattern.compile("<port>\\s*(\\d+)\\s*</port>").matcher(ports.group(1));
+        List<Integer> list = new java.util.ArrayList<>();
+        while (port.find()) {
+            list.add(Integer.parseInt(port.group(1)));
+        }
+        return list;
     }
 }
