@@ -58,6 +58,7 @@
       + "; retrying every " + POLL_SECONDS + " s. What you see is from "
       + (lastOk === null ? "before" : new Date(lastOk).toLocaleTimeString()) + ".";
     document.body.classList.add("master-down");
+    tick();
   }
 
   function online() {
@@ -102,6 +103,25 @@
   });
   document.addEventListener("htmx:timeout", function () {
     offline("The master does not answer (timed out).");
+  });
+
+  // the boxes ticked when a refreshed table arrives stay ticked (the request may have left before the last click)
+  var ticked = null;
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    if (isLive(evt.detail.elt) && evt.detail.shouldSwap) {
+      ticked = {};
+      evt.detail.elt.querySelectorAll("input[type=checkbox][name=target]").forEach(function (b) {
+        ticked[b.value] = b.checked;
+      });
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    if (isLive(evt.detail.elt) && ticked !== null) {
+      evt.detail.elt.querySelectorAll("input[type=checkbox][name=target]").forEach(function (b) {
+        if (Object.prototype.hasOwnProperty.call(ticked, b.value)) b.checked = ticked[b.value];
+      });
+      ticked = null;
+    }
   });
 
   // an action's refusal (400, 403, 503) is shown where its result goes; a live fragment keeps what it shows
