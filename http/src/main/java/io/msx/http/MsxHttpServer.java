@@ -38,6 +38,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * too small 403; {@link Access#OPEN} routes answer anyone (the handler asks {@link #principal} whether to say
  * more).
  *
+ * <p>{@link #tokenCookie} lets requests under one path prefix (the web console) carry the same token in a cookie
+ * instead of the header; it is checked by the same tokens and roles. Such routes must guard their state-changing
+ * requests against cross-site forgery themselves (the cookie is sent by the browser, the header is not).
+ *
  * <p>Routes are added before {@code start()}. Thread-safe after that; {@link #close()} is idempotent.
  */
 public final class MsxHttpServer implements AutoCloseable {
@@ -83,6 +87,8 @@ public final class MsxHttpServer implements AutoCloseable {
     private final ScheduledExecutorScheduler scheduler;
     private final AtomicBoolean started = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile String cookiePathPrefix;
+    private volatile String cookieName;
 
     /**
      * Builds the server and binds its port.
@@ -160,6 +166,16 @@ public final class MsxHttpServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Lets requests whose path starts with {@code pathPrefix} present their bearer token in cookie {@code name} when
+     * they send no {@code Authorization} header. Call before {@link #start()}.
+     */
+    public MsxHttpServer tokenCookie(String pathPrefix, String name) {
+        this.cookiePathPrefix = pathPrefix;
+        this.cookieName = name;
+        return this;
+    }
+
     /** Maps an exception a handler throws to a response (more specific types win). */
     public <E extends Exception> MsxHttpServer exception(Class<E> type, ExceptionHandler<? super E> handler) {
         app.exception(type, handler);
@@ -217,6 +233,13 @@ public final class MsxHttpServer implements AutoCloseable {
             return;
         }
         String header = ctx.header("Authorization");
+        String prefix = cookiePathPrefix;
+        if ((header == null || header.isBlank()) && prefix != null && ctx.path().startsWith(prefix)) {
+            String cookie = ctx.cookie(cookieName);
+            if (cookie != null && !cookie.isBlank()) {
+                header = "Bearer " + cookie;
+            }
+        }
         Optional<Principal> principal = Optional.empty();
         String problem;
         boolean invalidToken = false;

@@ -129,6 +129,35 @@ class MsxHttpServerTest {
     }
 
     @Test
+    void shouldTakeTheTokenFromTheCookieOnlyUnderItsPrefixWithTheSameRoles() throws Exception {
+        MsxHttpServer server = new MsxHttpServer(new MsxHttpServer.Settings("test API", "127.0.0.1", 0,
+                "msx-test-http", 4, 10), withTokens());
+        servers.add(server);
+        server.tokenCookie("/console", "msx_token")
+                .get("/console/page", MsxHttpServer.Access.READ, ctx -> ctx.result("page for "
+                        + MsxHttpServer.principal(ctx).orElseThrow().name()))
+                .post("/console/act", MsxHttpServer.Access.OPERATOR, ctx -> ctx.result("acted"))
+                .get("/read", MsxHttpServer.Access.READ, ctx -> ctx.result("read"));
+        server.start();
+        String base = "http://127.0.0.1:" + server.port();
+
+        HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create(base + "/console/page"))
+                .header("Cookie", "msx_token=" + READ_TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> act = http.send(HttpRequest.newBuilder(URI.create(base + "/console/act"))
+                .header("Cookie", "msx_token=" + READ_TOKEN).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> elsewhere = http.send(HttpRequest.newBuilder(URI.create(base + "/read"))
+                .header("Cookie", "msx_token=" + READ_TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> forged = http.send(HttpRequest.newBuilder(URI.create(base + "/console/page"))
+                .header("Cookie", "msx_token=not-a-token").build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(page.body()).isEqualTo("page for reader");
+        assertThat(act.statusCode()).as("a read token's cookie may not act").isEqualTo(403);
+        assertThat(elsewhere.statusCode()).as("the cookie counts only under its prefix").isEqualTo(401);
+        assertThat(forged.statusCode()).isEqualTo(401);
+    }
+
+    @Test
     void shouldLeaveOpenRoutesOpenSayingMoreToAKnownToken() throws Exception {
         MsxHttpServer server = start(withTokens());
 

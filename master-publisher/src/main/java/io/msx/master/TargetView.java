@@ -34,6 +34,8 @@ import java.util.List;
  * @param keyFingerprint the fingerprint of its accepted status-signing key, or null before one is accepted
  * @param presentedKeyFingerprint the fingerprint of the key it presented last; differs from keyFingerprint while
  *                   PENDING
+ * @param spoolOldestAgeMillis age of the oldest event in its spool at the last check-in; null when the spool was
+ *                   empty or the agent did not say
  */
 public record TargetView(String name, TargetStatus status, String location, List<String> groups, String agentVersion, String timeZone,
                          int pollingIntervalSeconds, Instant enlistedAt, Instant lastPoll, Instant lastPollReceivedAt,
@@ -41,12 +43,13 @@ public record TargetView(String name, TargetStatus status, String location, List
                          boolean spoolFull, Long clockOffsetMillis, Long unreadInstructions, long lastSeq,
                          String epoch, long staleEvents, String resyncReason, long instructionsLost,
                          long deadLetteredEvents, long undecodableInstructions, String keyFingerprint,
-                         String presentedKeyFingerprint) {
+                         String presentedKeyFingerprint, Long spoolOldestAgeMillis) {
 
     public TargetView withUnreadInstructions(Long unread) {
         return new TargetView(name, status, location, groups, agentVersion, timeZone, pollingIntervalSeconds, enlistedAt,
                 lastPoll, lastPollReceivedAt, lastPollTrigger, lastAnsweredInstructionId, spoolDepth, spoolFull,
                 clockOffsetMillis, unread, lastSeq, epoch, staleEvents, resyncReason, instructionsLost,
-                deadLetteredEvents, undecodableInstructions, keyFingerprint, presentedKeyFingerprint);
+                deadLetteredEvents, undecodableInstructions, keyFingerprint, presentedKeyFingerprint,
+                spoolOldestAgeMillis);
     }
 }

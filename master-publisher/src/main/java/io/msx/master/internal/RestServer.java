@@ -15,6 +15,7 @@ import io.msx.master.JobRunView;
 import io.msx.master.JobView;
 import io.msx.master.MasterException;
 import io.msx.master.TargetView;
+import io.msx.master.internal.console.Console;
 import io.msx.schemas.MessageFamily;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
@@ -38,6 +39,9 @@ import java.util.function.Supplier;
  * {@code /instructions?target=&job=&id=&limit=}, and {@code POST /commands?wait=} (see {@link CommandJson} for the
  * body). A view query with {@code scope=local} answers from this instance's stores only (how instances ask each
  * other). While the stores are not queryable (starting, rebalancing) a view answers 503.
+ *
+ * <p>The web console ({@link Console}) is served under {@code /console} from the same {@link Api}; {@code /}
+ * redirects to it.
  *
  * <p>Security ({@link HttpSecurity}): HTTPS only with a keystore; with a tokens file the views, history, metrics
  * and instructions need the read role, commands the operator role, and the probes stay open but answer only live
@@ -152,6 +156,7 @@ public final class RestServer implements AutoCloseable {
             }
         });
         server.post("/commands", Access.OPERATOR, this::command);
+        new Console(api, security, clock, json).register(server);
     }
 
     public void start() {

@@ -23,6 +23,7 @@ public final class FakeRestApi implements RestServer.Api {
     public volatile RuntimeException failure;
     public volatile Optional<CommandResult> result = Optional.empty();
     public volatile Duration lastWait;
+    public volatile List<TargetView> targets = List.of();
 
     private void maybeFail() {
         if (failure != null) {
@@ -34,7 +35,7 @@ public final class FakeRestApi implements RestServer.Api {
     public List<TargetView> targets(boolean local) {
         maybeFail();
         localFlags.add(local);
-        return List.of();
+        return targets;
     }
 
     @Override

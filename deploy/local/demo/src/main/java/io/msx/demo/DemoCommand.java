@@ -72,6 +72,33 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--targets", split = ",", defaultValue = "T1,T2", description = "Targets to run (default ${DEFAULT-VALUE}).")
     List<String> targets;
 
+    @Option(names = "--keep-running", description = "Leave the stack, the master and the targets running after the "
+            + "demo (open the web console it prints) until Ctrl-C.")
+    boolean keepRunning;
+
+    /**
+     * Blocks until Ctrl-C (SIGINT/SIGTERM): the shutdown hook releases this thread and waits a bounded time for the
+     * caller's cleanup (agents, master, stack, data directory) to finish.
+     */
+    private static void keepRunning(PrintWriter out, String masterUrl, Path tokenFile) throws InterruptedException {
+        java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
+        Thread main = Thread.currentThread();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stop.countDown();
+            try {
+                main.join(Duration.ofSeconds(30).toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "msx-demo-shutdown"));
+        out.println();
+        out.println("== Still running (--keep-running): open " + masterUrl + "/console/ and log in with the token in "
+                + tokenFile + "; Ctrl-C stops everything");
+        out.flush();
+        stop.await();
+        shuttingDown = true;
+    }
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -129,6 +156,9 @@ public final class DemoCommand implements Callable<Integer> {
                 String masterUrl = "https://127.0.0.1:" + master.httpPort();
                 out.println("== Master running as Kafka user msx-master, REST API " + masterUrl + " (TLS, bearer "
                         + "tokens); instructions signed with " + Signer.fromFile(masterKey).keyId());
+                out.println("   Web console " + masterUrl + "/console/ : log in with the operator token in "
+                        + tokenFile + " (the certificate is from the demo's throw-away CA " + tls.caPem()
+                        + ": let the browser proceed, or import that CA)");
                 String[] connection = {"--bootstrap-servers", stack.bootstrapServers(),
                     "--schema-registry-url", stack.schemaRegistryUrl(), "--master-url", masterUrl,
                     "--command-config", operatorConfig.toString(), "--signing-key-file", operatorKey.toString(),
@@ -187,8 +217,12 @@ public final class DemoCommand implements Callable<Integer> {
                 if (rc != ExitCodes.OK) {
                     return rc;
                 }
-                return run(out, err, "$ msx job history hello", concat(
+                rc = run(out, err, "$ msx job history hello", concat(
                         new String[] {"job", "history", "hello"}, connection));
+                if (rc == ExitCodes.OK && keepRunning) {
+                    keepRunning(out, masterUrl, tokenFile);
+                }
+                return rc;
             } finally {
                 for (TargetAgent agent : agents) {
                     agent.close(Duration.ofSeconds(10));
@@ -204,8 +238,14 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    /** Set once Ctrl-C ended a {@code --keep-running} demo: the JVM is already shutting down, so no exit call. */
+    private static volatile boolean shuttingDown;
+
     public static void main(String[] args) {
-        System.exit(new CommandLine(new DemoCommand()).setExecutionExceptionHandler(EXCEPTION_HANDLER).execute(args));
+        int code = new CommandLine(new DemoCommand()).setExecutionExceptionHandler(EXCEPTION_HANDLER).execute(args);
+        if (!shuttingDown) { // System.exit during shutdown would block until the hook gives up
+            System.exit(code);
+        }
     }
 
     private boolean awaitEnlisted(MasterPublisher master, List<TargetAgent> agents) throws InterruptedException {

@@ -102,6 +102,7 @@ public final class StatusRules {
             s.timeZone = checkIn.getTimeZone();
             s.pollingIntervalSeconds = checkIn.getPollingIntervalSeconds();
             s.spoolDepth = checkIn.getSpoolDepth();
+            s.spoolOldestAgeMillis = checkIn.getSpoolOldestAgeMillis();
             s.spoolFull = checkIn.getSpoolFull();
             s.resyncRequested = checkIn.getResyncRequested();
             s.resyncReason = checkIn.getResyncRequested() ? checkIn.getResyncReason() : null;
@@ -155,6 +156,7 @@ public final class StatusRules {
         s.resyncRequested = false;
         s.resyncReason = null;
         s.spoolDepth = 0;
+        s.spoolOldestAgeMillis = null;
         s.spoolFull = false;
         s.instructionsLost = 0;
         s.deadLetteredEvents = 0;
@@ -196,7 +198,8 @@ public final class StatusRules {
                 s.pollingIntervalSeconds, s.enlistedAt, s.lastPoll, s.lastPollReceivedAt, s.lastPollTrigger,
                 s.lastAnsweredInstructionId, s.spoolDepth, s.spoolFull, s.clockOffsetMillis, unread, s.lastSeq,
                 s.epoch, s.staleEvents, s.resyncReason, s.instructionsLost, s.deadLetteredEvents,
-                s.undecodableInstructions, fingerprint(s.acceptedKey), fingerprint(s.presentedKey));
+                s.undecodableInstructions, fingerprint(s.acceptedKey), fingerprint(s.presentedKey),
+                s.spoolOldestAgeMillis);
     }
 
     private static String fingerprint(String keyBase64) {

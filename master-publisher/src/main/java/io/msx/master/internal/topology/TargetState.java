@@ -51,6 +51,8 @@ public final class TargetState {
     public String lastPollTrigger;
     public String lastAnsweredInstructionId;
     public long spoolDepth;
+    /** Age of the oldest spooled event at the last check-in; null when empty (or not reported). */
+    public Long spoolOldestAgeMillis;
     public boolean spoolFull;
     public Long clockOffsetMillis;
     public boolean resyncRequested;
