@@ -77,13 +77,19 @@ public final class DemoCommand implements Callable<Integer> {
     boolean keepRunning;
 
     /**
-     * Blocks until Ctrl-C (SIGINT/SIGTERM): the shutdown hook releases this thread and waits a bounded time for the
-     * caller's cleanup (agents, master, stack, data directory) to finish.
+     * Blocks until Ctrl-C (SIGINT/SIGTERM): the shutdown hook first deletes the demo's keys and tokens (so that they
+     * are gone even if the JVM halts before the cleanup ends), then releases this thread and waits a bounded time for
+     * the caller's cleanup (agents, master, stack, data directory) to finish.
      */
     private static void keepRunning(PrintWriter out, String masterUrl, Path tokenFile) throws InterruptedException {
         java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
         Thread main = Thread.currentThread();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                Directories.deleteRecursively(tokenFile.getParent());
+            } catch (java.io.UncheckedIOException e) {
+                // the data directory's cleanup below tries again
+            }
             stop.countDown();
             try {
                 main.join(Duration.ofSeconds(30).toMillis());
