@@ -176,6 +176,20 @@ public final class MsxHttpServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Sets {@code headers} on every response to a request whose path starts with {@code pathPrefix}, whatever its
+     * status (refusals and errors included). Call before {@link #start()}.
+     */
+    public MsxHttpServer responseHeaders(String pathPrefix, java.util.Map<String, String> headers) {
+        java.util.Map<String, String> copy = java.util.Map.copyOf(headers);
+        app.before(ctx -> {
+            if (ctx.path().startsWith(pathPrefix)) {
+                copy.forEach(ctx::header);
+            }
+        });
+        return this;
+    }
+
     /** Maps an exception a handler throws to a response (more specific types win). */
     public <E extends Exception> MsxHttpServer exception(Class<E> type, ExceptionHandler<? super E> handler) {
         app.exception(type, handler);

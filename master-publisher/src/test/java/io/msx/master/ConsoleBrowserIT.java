@@ -162,6 +162,26 @@ class ConsoleBrowserIT {
         });
     }
 
+    /** The text of what {@code by} finds, looked up again when htmx replaced it in between. */
+    private String text(By by) {
+        return await().atMost(PAGE).ignoreException(StaleElementReferenceException.class).until(() -> browser
+                .findElement(by).getText(), t -> true);
+    }
+
+    /** Waits for the targets table to be refreshed (the page's "data as of" advancing) {@code cycles} times. */
+    private void refreshCycles(int cycles) {
+        java.util.regex.Pattern asOf = java.util.regex.Pattern.compile("Live: data as of (\\S+)");
+        for (int i = 0; i < cycles; i++) {
+            java.util.regex.Matcher before = asOf.matcher(text(By.id("freshness")));
+            assertThat(before.find()).as("the page is live").isTrue();
+            String seen = before.group(1);
+            await().atMost(PAGE).alias("the table refreshed").until(() -> {
+                java.util.regex.Matcher now = asOf.matcher(text(By.id("freshness")));
+                return now.find() && !now.group(1).equals(seen);
+            });
+        }
+    }
+
     private Object js(String script, Object... args) {
         return ((JavascriptExecutor) browser).executeScript(script, args);
     }
@@ -231,13 +251,16 @@ class ConsoleBrowserIT {
         tick(By.id("sel-T1"));
         browser.findElement(By.id("action-force-poll")).click();
         await().atMost(PAGE).alias("the force poll's result")
-                .until(() -> browser.findElement(By.id("action-result")).getText().contains("ForcePoll: ACCEPTED"));
-        await().atMost(PAGE).alias("the check-in arrives in the action's result").until(() -> browser
-                .findElement(By.id("action-result")).getText().contains("T1: checked in at"));
+                .until(() -> text(By.id("action-result")).contains("ForcePoll: ACCEPTED"));
+        assertThat(text(By.id("action-result"))).as("the command named T1 alone").contains("posted POLL to T1")
+                .doesNotContain("T2");
+        await().atMost(PAGE).alias("the check-in arrives in the action's result").until(() ->
+                text(By.id("action-result")).contains("T1: checked in at"));
         await().atMost(PAGE).alias("T1's last poll updates in the table").until(() -> !cell("T1", ".lastpoll time")
                 .equals(t1Before));
         assertThat(cell("T1", ".trigger")).isEqualTo("FORCED");
-        assertThat(cell("T2", ".lastpoll time")).as("T2 was not polled").isEqualTo(t2Before);
+        refreshCycles(2);
+        assertThat(cell("T2", ".lastpoll time")).as("T2 was not polled (two refreshes later)").isEqualTo(t2Before);
         assertThat(js("return window.msxNoReload;")).as("no page reload").isEqualTo("still here");
         assertThat(await().atMost(PAGE).ignoreException(StaleElementReferenceException.class).until(() -> browser
                 .findElement(By.id("sel-T1")).isSelected(), v -> true)).as("the selection survives refreshes")
@@ -254,17 +277,17 @@ class ConsoleBrowserIT {
                 .size() == 2);
         tick(By.id("select-all"));
         browser.findElement(By.id("action-sync-clocks")).click();
-        await().atMost(PAGE).alias("Sync Clocks accepted").until(() -> browser.findElement(By.id("action-result"))
-                .getText().contains("SyncClocks: ACCEPTED"));
+        await().atMost(PAGE).alias("Sync Clocks accepted").until(() -> text(By.id("action-result"))
+                .contains("SyncClocks: ACCEPTED"));
         await().atMost(PAGE).alias("both clock skews measured").until(() -> !cell("T1", ".skew").contains("not")
                 && !cell("T2", ".skew").contains("not"));
         screenshot("targets");
 
         // the download list shows the POLL instruction applied
         browser.get(base + "/console/instructions?target=T1");
-        await().atMost(PAGE).alias("T1's POLL in the download list").until(() -> browser.findElement(
-                By.id("instruction-rows")).getText().contains("POLL"));
-        assertThat(browser.findElement(By.id("instruction-rows")).getText()).contains("JOB_INSERT")
+        await().atMost(PAGE).alias("T1's POLL in the download list").until(() -> text(By.id("instruction-rows"))
+                .contains("POLL"));
+        assertThat(text(By.id("instruction-rows"))).contains("JOB_INSERT")
                 .doesNotContain("T2");
 
         // a job started from the page: its history with every step attempt
@@ -273,19 +296,55 @@ class ConsoleBrowserIT {
         await().atMost(PAGE).until(() -> !browser.findElements(By.id("start-all")).isEmpty());
         assertThat(browser.findElement(By.id("job-definition")).getText()).contains("Hello from every target");
         browser.findElement(By.id("start-all")).click();
-        await().atMost(PAGE).alias("the start's result").until(() -> browser.findElement(By.id("action-result"))
-                .getText().contains("StartJob: ACCEPTED"));
+        await().atMost(PAGE).alias("the start's result").until(() -> text(By.id("action-result"))
+                .contains("StartJob: ACCEPTED"));
         await().atMost(Duration.ofSeconds(60)).alias("both runs SUCCEEDED in the history, with their steps")
-                .until(() -> browser.findElements(By.cssSelector("#history tbody.run")).size() == 2
+                .ignoreException(StaleElementReferenceException.class).until(() -> browser.findElements(By.cssSelector("#history tbody.run")).size() == 2
                         && browser.findElements(By.cssSelector("#history tbody.run .run-row")).stream()
                         .allMatch(r -> r.getText().contains("SUCCEEDED")));
-        WebElement t1Run = browser.findElement(By.cssSelector("#history tbody.run[data-target='T1']"));
-        assertThat(t1Run.getText()).contains("1.1 greet").contains("hello from job hello").contains("2.1 chatty")
+        assertThat(text(By.cssSelector("#history tbody.run[data-target='T1']"))).contains("1.1 greet").contains("hello from job hello").contains("2.1 chatty")
                 .contains("exit 0").contains("[output truncated by the agent]").contains("[msx: output truncated");
         screenshot("job-history");
 
+        // the master stops: the page says so; it comes back: the page recovers without a reload, and is live
+        browser.get(base + "/console/targets");
+        await().atMost(PAGE).until(() -> browser.findElements(By.cssSelector("#target-rows tr[data-target]"))
+                .size() == 2 && text(By.id("freshness")).startsWith("Live: data as of"));
+        js("window.msxNoReload = 'still here';");
+        master.kill();
+        await().atMost(PAGE).alias("the page says the master is unreachable").until(() -> {
+            WebElement banner = browser.findElement(By.id("offline"));
+            return banner.isDisplayed() && banner.getText().contains("The master is unreachable");
+        });
+        assertThat(browser.findElement(By.id("freshness")).getText()).startsWith("Not live: data as of");
+        assertThat(browser.findElements(By.cssSelector("#target-rows tr[data-target]"))).as("the last data stays")
+                .hasSize(2);
+        screenshot("master-unreachable");
+        master.start();
+        await().atMost(Duration.ofSeconds(120)).alias("the page recovers when the master is back").until(() ->
+                !browser.findElement(By.id("offline")).isDisplayed()
+                        && browser.findElement(By.id("freshness")).getText().startsWith("Live: data as of")
+                        && browser.findElements(By.cssSelector("#target-rows tr[data-target]")).size() == 2);
+        String t2BeforeRestartPoll = cell("T2", ".lastpoll time");
+        tick(By.id("sel-T2"));
+        click(By.id("action-force-poll"));
+        // pressed again only when the master refused it (its command gateway may still be starting)
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(2))
+                .alias("the recovered page's Force Poll of T2").until(() -> {
+                    String result = text(By.id("action-result"));
+                    if (!result.contains("ForcePoll") && !result.isEmpty()) {
+                        click(By.id("action-force-poll"));
+                    }
+                    return result.contains("posted POLL to T2");
+                });
+        assertThat(text(By.id("action-result"))).doesNotContain("to T1");
+        await().atMost(PAGE).alias("T2's row changes in the recovered page").until(() -> !cell("T2", ".lastpoll time")
+                .equals(t2BeforeRestartPoll));
+        assertThat(js("return window.msxNoReload;")).isEqualTo("still here");
+        screenshot("master-back");
+
         // a read-only login: no action buttons, and a forged action is refused
-        browser.findElement(By.cssSelector("form[action='/console/logout'] button")).click();
+        click(By.cssSelector("form[action='/console/logout'] button"));
         await().atMost(PAGE).until(() -> browser.getCurrentUrl().endsWith("/console/login"));
         login(READ_TOKEN);
         await().atMost(PAGE).until(() -> browser.findElements(By.cssSelector("#target-rows tr[data-target]"))
@@ -306,24 +365,6 @@ class ConsoleBrowserIT {
         assertThat(forged).as("a read login's forged Force Poll").isEqualTo(403L);
         screenshot("read-only");
 
-        // the master stops: the page says so; it comes back: the page recovers without a reload
-        js("window.msxNoReload = 'still here';");
-        master.kill();
-        await().atMost(PAGE).alias("the page says the master is unreachable").until(() -> {
-            WebElement banner = browser.findElement(By.id("offline"));
-            return banner.isDisplayed() && banner.getText().contains("The master is unreachable");
-        });
-        assertThat(browser.findElement(By.id("freshness")).getText()).startsWith("Not live: data as of");
-        assertThat(browser.findElements(By.cssSelector("#target-rows tr[data-target]"))).as("the last data stays")
-                .hasSize(2);
-        screenshot("master-unreachable");
-        master.start();
-        await().atMost(Duration.ofSeconds(120)).alias("the page recovers when the master is back").until(() ->
-                !browser.findElement(By.id("offline")).isDisplayed()
-                        && browser.findElement(By.id("freshness")).getText().startsWith("Live: data as of")
-                        && browser.findElements(By.cssSelector("#target-rows tr[data-target]")).size() == 2);
-        assertThat(js("return window.msxNoReload;")).isEqualTo("still here");
-        screenshot("master-back");
         System.out.println("ConsoleBrowserIT took " + Duration.ofNanos(System.nanoTime() - began).toSeconds()
                 + " s");
     }

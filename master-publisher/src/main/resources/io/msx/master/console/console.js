@@ -87,11 +87,17 @@
     if (!xhr || xhr.status === 0) return; // htmx:sendError says so
     var now = xhr.getResponseHeader("X-Msx-Now");
     if (now) serverOffset = Number(now) - Date.now();
-    if (xhr.status < 500) {
-      online();
-    } else if (isLive(elt)) {
-      offline("The master answers but cannot serve its views (HTTP " + xhr.status + "): starting, rebalancing, "
-        + "or Kafka unreachable.");
+    // only a live fragment's answer (200: new data, 204: unchanged) makes the data fresh; any other answer to a
+    // live element leaves what the page shows as it was, so the page must not claim to be live
+    if (isLive(elt)) {
+      if (xhr.status === 200 || xhr.status === 204) {
+        online();
+      } else if (xhr.status >= 500) {
+        offline("The master answers but cannot serve its views (HTTP " + xhr.status + "): starting, "
+          + "rebalancing, or Kafka unreachable.");
+      } else if (xhr.status !== 401) {
+        offline("The master refused the refresh (HTTP " + xhr.status + ").");
+      }
     }
     var version = xhr.getResponseHeader("X-Msx-Version");
     if (isLive(elt) && version && (xhr.status === 200 || xhr.status === 204)) elt.dataset.version = version;
@@ -128,6 +134,12 @@
   document.addEventListener("htmx:beforeSwap", function (evt) {
     var xhr = evt.detail.xhr;
     if (xhr.status === 401 && xhr.getResponseHeader("HX-Redirect")) return;
+    // a check-in watch keeps what it shows after a failed request and asks again a second later
+    if (xhr.status >= 400 && evt.detail.elt.classList && evt.detail.elt.classList.contains("watch")) {
+      evt.detail.shouldSwap = false;
+      evt.detail.isError = false;
+      return;
+    }
     if (xhr.status >= 400 && !isLive(evt.detail.elt)) {
       var type = xhr.getResponseHeader("Content-Type") || "";
       if (type.indexOf("application/json") === 0) {

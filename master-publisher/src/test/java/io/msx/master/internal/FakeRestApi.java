@@ -84,8 +84,19 @@ public final class FakeRestApi implements RestServer.Api {
         return "msx_master_up 1.0\n";
     }
 
+    /** How long {@link #submit} takes at most (it waits this long, or {@code wait} when shorter, then answers). */
+    public volatile Duration submitDelay = Duration.ZERO;
+
     @Override
-    public synchronized Optional<CommandResult> submit(SpecificRecord command, Duration wait) {
+    public Optional<CommandResult> submit(SpecificRecord command, Duration wait) throws InterruptedException {
+        long sleep = Math.min(submitDelay.toMillis(), wait.toMillis());
+        if (sleep > 0) {
+            Thread.sleep(sleep);
+        }
+        return record(command, wait);
+    }
+
+    private synchronized Optional<CommandResult> record(SpecificRecord command, Duration wait) {
         maybeFail();
         submitted.add(command);
         lastWait = wait;

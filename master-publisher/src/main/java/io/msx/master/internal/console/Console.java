@@ -68,13 +68,29 @@ public final class Console {
 
     /** Rows of the download list the page shows. */
     static final int INSTRUCTIONS_LIMIT = 200;
-    /** Runs of a job's history the page shows (the newest). */
+    /** Runs of a job's history the page shows per target (the newest). */
     static final int HISTORY_LIMIT = 50;
+    /** Runs of a job's history (its newest) the page picks each target's newest {@link #HISTORY_LIMIT} from. */
+    static final int HISTORY_SOURCE_LIMIT = RestServer.DEFAULT_HISTORY_LIMIT;
     /** Targets one action may name. */
     static final int MAX_SELECTED = TargetRows.MAX_ROWS;
-    /** How long an action waits for the master's decision before it says the command is pending. */
-    static final Duration ACTION_WAIT = Duration.ofSeconds(15);
+    /**
+     * How long an action waits for the master's decision before it says the command is pending (with its id): well
+     * below the page's request timeout (htmx {@code timeout} in layout.jte, 20 s), so the browser always gets the
+     * answer. An action of several commands waits this long for all of them together.
+     */
+    static final Duration ACTION_WAIT = Duration.ofSeconds(8);
+    /** Commands of one action (Force Defection: one per target) written at the same time. */
+    private static final int SUBMIT_THREADS = 4;
     private static final String HTMX = "META-INF/resources/webjars/htmx.org/2.0.10/dist/htmx.min.js";
+    /**
+     * On every console response: scripts, styles and requests from the master only (the page has no inline script
+     * or style; htmx's indicator style is off in layout.jte), never framed, no Referer.
+     */
+    static final Map<String, String> SECURITY_HEADERS = Map.of(
+            "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'",
+            "X-Frame-Options", "DENY",
+            "Referrer-Policy", "no-referrer");
     private static final String VERSION_HEADER = "X-Msx-Version";
     private static final String NOW_HEADER = "X-Msx-Now";
     private static final List<String> STATUSES = Arrays.stream(TargetStatus.values()).map(Enum::name).toList();
@@ -86,6 +102,12 @@ public final class Console {
     private final ConsoleSession session;
     private final TemplateEngine templates;
     private final Map<String, byte[]> assets;
+    private final java.util.concurrent.ExecutorService submitter = java.util.concurrent.Executors.newFixedThreadPool(
+            SUBMIT_THREADS, r -> {
+                Thread t = new Thread(r, "msx-console-submit");
+                t.setDaemon(true);
+                return t;
+            });
 
     public Console(RestServer.Api api, HttpSecurity security, Clock clock, ObjectMapper json) {
         this.api = api;
@@ -115,6 +137,7 @@ public final class Console {
     /** Adds the console's routes (and {@code /} redirecting to it) to {@code server}, before it starts. */
     public void register(MsxHttpServer server) {
         server.tokenCookie(ConsoleSession.PATH, ConsoleSession.TOKEN_COOKIE);
+        server.responseHeaders(ConsoleSession.PATH, SECURITY_HEADERS);
         server.get("/", Access.OPEN, ctx -> ctx.redirect("/console/targets"));
         server.get("/console", Access.OPEN, ctx -> ctx.redirect("/console/targets"));
         server.get("/console/", Access.OPEN, ctx -> ctx.redirect("/console/targets"));
@@ -319,9 +342,13 @@ public final class Console {
                 ctx.queryParam("sort"));
     }
 
-    private Models.TargetRowsFragment rows(Context ctx, Principal caller, List<TargetView> targets) {
+    /**
+     * The rows; {@code selected} names are ticked. The live refresh sends only the filter and sort (the page's
+     * script keeps the boxes ticked across refreshes), so its URL stays short however many targets are ticked.
+     */
+    private Models.TargetRowsFragment rows(Context ctx, Principal caller, List<TargetView> targets,
+                                           Set<String> selected) {
         TargetRows.Query q = targetQuery(ctx);
-        Set<String> selected = new LinkedHashSet<>(bounded(ctx.queryParams("target")));
         return new Models.TargetRowsFragment(TargetRows.rows(targets, q, selected), TargetRows.count(targets, q),
                 targets.size(), ConsoleSession.mayAct(caller));
     }
@@ -329,12 +356,13 @@ public final class Console {
     private void targetsPage(Context ctx, Principal caller) {
         List<TargetView> targets = query(ctx, () -> api.targets(false));
         render(ctx, "targets.jte", new Models.Targets(frame(ctx, caller, "Targets", "targets"), targetQuery(ctx),
-                STATUSES, List.copyOf(TargetRows.groups(targets)), rows(ctx, caller, targets)));
+                STATUSES, List.copyOf(TargetRows.groups(targets)), rows(ctx, caller, targets,
+                new LinkedHashSet<>(bounded(ctx.queryParams("target"))))));
     }
 
     private void targetRows(Context ctx, Principal caller) {
         List<TargetView> targets = query(ctx, () -> api.targets(false));
-        renderLive(ctx, "targetRows.jte", rows(ctx, caller, targets));
+        renderLive(ctx, "targetRows.jte", rows(ctx, caller, targets, Set.of()));
     }
 
     private static List<String> bounded(List<String> values) {
@@ -342,10 +370,11 @@ public final class Console {
                 .toList();
     }
 
-    private void targetAction(Context ctx, Principal caller) throws InterruptedException {
+    private void targetAction(Context ctx, Principal caller) throws Exception {
         String action = ctx.formParam("action");
         List<String> targets = bounded(ctx.formParams("target"));
         String issuedBy = "rest:" + caller.name();
+        long deadline = System.nanoTime() + ACTION_WAIT.toNanos();
         List<Models.Result> results = new ArrayList<>();
         if (action == null) {
             render(ctx.status(400), "results.jte", Models.Results.error("No action named."));
@@ -356,9 +385,9 @@ public final class Console {
             return;
         }
         switch (action) {
-            case "force-poll" -> results.add(submit("ForcePoll", targetsNode(targets), null, issuedBy));
-            case "sync-clocks" -> results.add(submit("SyncClocks", targetsNode(targets), null, issuedBy));
-            case "resync" -> results.add(submit("ResyncTargets", targetsNode(targets), null, issuedBy));
+            case "force-poll" -> results.add(submit("ForcePoll", targetsNode(targets), null, issuedBy, deadline));
+            case "sync-clocks" -> results.add(submit("SyncClocks", targetsNode(targets), null, issuedBy, deadline));
+            case "resync" -> results.add(submit("ResyncTargets", targetsNode(targets), null, issuedBy, deadline));
             case "set-interval" -> {
                 int seconds;
                 try {
@@ -369,14 +398,11 @@ public final class Console {
                 }
                 ObjectNode command = targetsNode(targets);
                 command.put("intervalSeconds", seconds);
-                results.add(submit("SetPollingInterval", command, null, issuedBy));
+                results.add(submit("SetPollingInterval", command, null, issuedBy, deadline));
             }
-            case "defect" -> {
-                for (String target : targets) {
-                    ObjectNode command = json.createObjectNode().put("target", target).put("force", true);
-                    results.add(submit("DefectTarget", command, target, issuedBy));
-                }
-            }
+            case "defect" -> results.addAll(submitAll(targets.stream().map(target -> (java.util.concurrent.Callable<
+                    Models.Result>) () -> submit("DefectTarget", json.createObjectNode().put("target", target)
+                    .put("force", true), target, issuedBy, deadline)).toList(), targets));
             case "accept" -> {
                 String target = ctx.formParam("acceptTarget");
                 String fingerprint = target == null ? null : ctx.formParam("fp-" + target);
@@ -385,7 +411,7 @@ public final class Console {
                     return;
                 }
                 ObjectNode command = json.createObjectNode().put("target", target).put("keyFingerprint", fingerprint);
-                results.add(submit("AcceptTarget", command, target, issuedBy));
+                results.add(submit("AcceptTarget", command, target, issuedBy, deadline));
             }
             default -> {
                 render(ctx.status(400), "results.jte", Models.Results.error("Unknown action."));
@@ -393,24 +419,45 @@ public final class Console {
             }
         }
         List<Models.PollWatch> polls = results.stream().flatMap(r -> r.polls().stream()).toList();
-        render(ctx, "results.jte", new Models.Results(results, null, polls.isEmpty() ? null : watch(polls, 1)));
+        render(ctx, "results.jte", new Models.Results(results, null, polls.isEmpty() ? null : watch(polls, 0, 1)));
     }
 
     /** How many times (a second apart) a results fragment asks whether its force polls were answered. */
     static final int POLL_WATCH_ROUNDS = 90;
+    /** Force polls one watch follows at most (the first ones). */
+    static final int POLL_WATCH_MAX = 200;
+    /**
+     * Characters of the watch's follow-up URL: it also stops following targets before its URL grows past this,
+     * well within the HTTP server's 8 KiB request-header limit (with the cookies).
+     */
+    static final int POLL_WATCH_URL_MAX = 4096;
 
-    private static Models.Polls watch(List<Models.PollWatch> polls, int round) {
-        boolean waiting = polls.stream().anyMatch(p -> !p.answered());
+    /**
+     * The watch of {@code polls}: the first ones (at most {@link #POLL_WATCH_MAX}, and as many as the follow-up
+     * URL holds within {@link #POLL_WATCH_URL_MAX}); {@code more} others are not followed and the fragment says so.
+     */
+    static Models.Polls watch(List<Models.PollWatch> polls, int more, int round) {
+        StringBuilder next = new StringBuilder("/console/targets/polls?n=").append(Math.min(round,
+                POLL_WATCH_ROUNDS));
+        List<Models.PollWatch> followed = new ArrayList<>();
+        for (Models.PollWatch p : polls) {
+            String id = "&id=" + java.net.URLEncoder.encode(p.target() + ":" + p.instructionId(),
+                    StandardCharsets.UTF_8);
+            if (followed.size() >= POLL_WATCH_MAX || next.length() + id.length() > POLL_WATCH_URL_MAX) {
+                more++;
+                continue;
+            }
+            next.append(id);
+            followed.add(p);
+        }
+        boolean waiting = followed.stream().anyMatch(p -> !p.answered());
         if (!waiting) {
-            return new Models.Polls(polls, null, false);
+            return new Models.Polls(followed, null, false, more);
         }
         if (round > POLL_WATCH_ROUNDS) {
-            return new Models.Polls(polls, null, true);
+            return new Models.Polls(followed, null, true, more);
         }
-        StringBuilder next = new StringBuilder("/console/targets/polls?n=").append(round);
-        polls.forEach(p -> next.append("&id=").append(java.net.URLEncoder.encode(p.target() + ":"
-                + p.instructionId(), StandardCharsets.UTF_8)));
-        return new Models.Polls(polls, next.toString(), false);
+        return new Models.Polls(followed, next.toString(), false, more);
     }
 
     private ObjectNode targetsNode(List<String> targets) {
@@ -420,8 +467,41 @@ public final class Console {
         return command;
     }
 
-    /** Builds a command exactly as {@code POST /commands} does (issuedBy {@code rest:<token name>}) and submits it. */
-    private Models.Result submit(String type, ObjectNode command, String target, String issuedBy)
+    /**
+     * Runs {@code submits} (one command each, for {@code targets} in order) at the same time, all waiting for their
+     * decisions until the one deadline they share; a command not even written by then says so.
+     */
+    private List<Models.Result> submitAll(List<java.util.concurrent.Callable<Models.Result>> submits,
+                                          List<String> targets) throws Exception {
+        List<java.util.concurrent.Future<Models.Result>> futures = new ArrayList<>();
+        for (var s : submits) {
+            futures.add(submitter.submit(s));
+        }
+        long until = System.nanoTime() + ACTION_WAIT.toNanos() + Duration.ofSeconds(2).toNanos();
+        List<Models.Result> results = new ArrayList<>();
+        for (int i = 0; i < futures.size(); i++) {
+            try {
+                results.add(futures.get(i).get(Math.max(0, until - System.nanoTime()),
+                        java.util.concurrent.TimeUnit.NANOSECONDS));
+            } catch (java.util.concurrent.TimeoutException e) {
+                results.add(new Models.Result("DefectTarget", targets.get(i), "PENDING", "still being written to "
+                        + "the commands topic; its row in the table shows when the master has decided it",
+                        List.of(), List.of()));
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof Exception cause) {
+                    throw cause;
+                }
+                throw e;
+            }
+        }
+        return results;
+    }
+
+    /**
+     * Builds a command exactly as {@code POST /commands} does (issuedBy {@code rest:<token name>}), submits it and
+     * waits for its decision until {@code deadline} ({@link System#nanoTime()}).
+     */
+    private Models.Result submit(String type, ObjectNode command, String target, String issuedBy, long deadline)
             throws InterruptedException {
         CommandHeader header = CommandHeader.newBuilder().setCommandId(UUID.randomUUID())
                 .setIssuedAt(clock.instant().truncatedTo(ChronoUnit.MILLIS)).setIssuedBy(issuedBy).build();
@@ -433,7 +513,8 @@ public final class Console {
         } catch (IllegalArgumentException e) {
             return new Models.Result(type, target, "REFUSED", e.getMessage(), List.of(), List.of());
         }
-        Optional<CommandResult> result = api.submit(record, ACTION_WAIT);
+        Optional<CommandResult> result = api.submit(record, Duration.ofNanos(Math.max(0,
+                deadline - System.nanoTime())).truncatedTo(ChronoUnit.MILLIS));
         if (result.isEmpty()) {
             return new Models.Result(type, target, "PENDING", "written; the master has not decided it within "
                     + ACTION_WAIT.toSeconds() + " s (command " + header.getCommandId() + ")", List.of(), List.of());
@@ -448,12 +529,17 @@ public final class Console {
                 : decided.getReason().toString(), posted, polls);
     }
 
-    /** The force polls an action posted, each with the check-in that answered it once one has. */
+    /**
+     * The force polls an action posted, each with the check-in that answered it once one has: {@code n} (the round,
+     * clamped to 0..{@value #POLL_WATCH_ROUNDS}) and {@code id=<target>:<instruction id>} (duplicates dropped, at
+     * most {@link #POLL_WATCH_MAX}). Once no check-in is awaited any more the answer is 286, htmx's "stop polling".
+     */
     private void pollWatch(Context ctx, Principal caller) {
         List<Models.PollWatch> polls = new ArrayList<>();
-        for (String id : ctx.queryParams("id").stream().limit(MAX_SELECTED).toList()) {
+        List<String> ids = ctx.queryParams("id").stream().filter(id -> id.length() <= 300).distinct().toList();
+        for (String id : ids.stream().limit(POLL_WATCH_MAX).toList()) {
             int colon = id.lastIndexOf(':');
-            if (colon < 1) {
+            if (colon < 1 || colon == id.length() - 1) {
                 continue;
             }
             String target = id.substring(0, colon);
@@ -465,11 +551,12 @@ public final class Console {
         }
         int round;
         try {
-            round = Integer.parseInt(String.valueOf(ctx.queryParam("n")));
+            round = Math.max(0, Math.min(POLL_WATCH_ROUNDS, Integer.parseInt(String.valueOf(ctx.queryParam("n")))));
         } catch (NumberFormatException e) {
             round = POLL_WATCH_ROUNDS;
         }
-        render(ctx, "polls.jte", watch(polls, round + 1));
+        Models.Polls watch = watch(polls, Math.max(0, ids.size() - POLL_WATCH_MAX), round + 1);
+        render(ctx.status(watch.next() == null ? 286 : 200), "polls.jte", watch);
     }
 
     // ---- download instructions
@@ -539,12 +626,22 @@ public final class Console {
                 job.get().targets(), historyTarget, historyModel(ctx, id, historyTarget)));
     }
 
+    /**
+     * A job's history: of the job's newest {@link #HISTORY_SOURCE_LIMIT} runs, the newest {@link #HISTORY_LIMIT} of
+     * each target (or of {@code target} only), newest first.
+     */
     private Models.History historyModel(Context ctx, String jobId, String target) {
-        Optional<List<JobRunView>> runs = query(ctx, () -> api.history(jobId, HISTORY_LIMIT, false));
-        List<Models.Run> rows = runs.orElse(List.of()).stream().filter(r -> target == null
-                || r.target().equals(target)).sorted((a, b) -> compareNewestFirst(a.startedAt(), b.startedAt()))
-                .map(Console::run).toList();
-        return new Models.History(jobId, rows, HISTORY_LIMIT, runs.isPresent());
+        Optional<List<JobRunView>> runs = query(ctx, () -> api.history(jobId, HISTORY_SOURCE_LIMIT, false));
+        return new Models.History(jobId, newestPerTarget(runs.orElse(List.of()), target, HISTORY_LIMIT).stream()
+                .map(Console::run).toList(), HISTORY_LIMIT, runs.isPresent());
+    }
+
+    /** The newest {@code perTarget} runs of each target (of {@code target} alone when not null), newest first. */
+    static List<JobRunView> newestPerTarget(List<JobRunView> runs, String target, int perTarget) {
+        Map<String, Integer> kept = new java.util.HashMap<>();
+        return runs.stream().filter(r -> target == null || target.equals(r.target()))
+                .sorted((a, b) -> compareNewestFirst(a.startedAt(), b.startedAt()))
+                .filter(r -> kept.merge(String.valueOf(r.target()), 1, Integer::sum) <= perTarget).toList();
     }
 
     static Models.Run run(JobRunView r) {
@@ -578,15 +675,21 @@ public final class Console {
             render(ctx.status(400), "results.jte", Models.Results.error("Unknown action."));
             return;
         }
-        if ("selected".equals(ctx.formParam("scope")) && targets.isEmpty()) {
+        String scope = ctx.formParam("scope");
+        if (!"all".equals(scope) && !"selected".equals(scope)) {
+            render(ctx.status(400), "results.jte", Models.Results.error("Say which targets: scope must be all or "
+                    + "selected."));
+            return;
+        }
+        if ("selected".equals(scope) && targets.isEmpty()) {
             render(ctx.status(400), "results.jte", Models.Results.error("Select one or more targets first, "
                     + "or use the button for all targets."));
             return;
         }
-        ObjectNode command = targetsNode("all".equals(ctx.formParam("scope")) ? List.of() : targets);
+        ObjectNode command = targetsNode("all".equals(scope) ? List.of() : targets);
         command.put("jobId", id);
         Models.Result result = submit("start".equals(action) ? "StartJob" : "StopJob", command, null,
-                "rest:" + caller.name());
+                "rest:" + caller.name(), System.nanoTime() + ACTION_WAIT.toNanos());
         render(ctx, "results.jte", new Models.Results(List.of(result), null, null));
     }
 }

@@ -67,8 +67,9 @@ public final class Models {
      *
      * @param next   where the fragment asks again while some check-in has not arrived; null to stop asking
      * @param gaveUp some check-in did not arrive while the fragment asked
+     * @param more   force polls posted but not followed (one watch follows a bounded number)
      */
-    public record Polls(List<PollWatch> polls, String next, boolean gaveUp) {
+    public record Polls(List<PollWatch> polls, String next, boolean gaveUp, int more) {
     }
 
     public record Instructions(Page page, List<String> targets, String target, String job, InstructionRows rows) {

@@ -93,6 +93,12 @@ class ConsoleTest {
         return String.join("; ", set.stream().map(c -> c.substring(0, c.indexOf(';'))).toList());
     }
 
+    /** The cookies a page set (an anonymous caller's nonce). */
+    private static String cookiesOf(HttpResponse<String> page) {
+        return String.join("; ", page.headers().allValues("Set-Cookie").stream()
+                .map(c -> c.substring(0, c.indexOf(';'))).toList());
+    }
+
     private static String csrfOf(String page) {
         Matcher m = Pattern.compile("X-CSRF-Token&#34;: &#34;([0-9a-f]+)|X-CSRF-Token\": \"([0-9a-f]+)").matcher(page);
         assertThat(m.find()).as("the page carries the anti-forgery value").isTrue();
@@ -207,5 +213,150 @@ class ConsoleTest {
 
         assertThat(job.body()).contains("Nightly backup").contains("Start on all targets").contains("No run yet.");
         assertThat(unknown.statusCode()).isEqualTo(404);
+    }
+    @Test
+    void shouldRefreshTheTableFromTheFiltersAloneAndDisableActionButtonsWhileTheyRun() throws Exception {
+        start(false);
+
+        HttpResponse<String> page = send("GET", "/console/targets?target=T1", null, null, null);
+        HttpResponse<String> rows = send("GET", "/console/targets/rows?target=T1&target=T2", null, null, null);
+
+        assertThat(page.body()).contains("hx-include=\"#filter-bar\"").doesNotContain("hx-include=\"#targets-form\"")
+                .contains("value=\"T1\" id=\"sel-T1\" aria-label=\"Select T1\" checked");
+        assertThat(rows.statusCode()).isEqualTo(200);
+        assertThat(rows.body()).contains("sel-T1").doesNotContain("checked");
+        Matcher buttons = Pattern.compile("<button[^>]*hx-post[^>]*>").matcher(page.body());
+        int count = 0;
+        while (buttons.find()) {
+            count++;
+            assertThat(buttons.group()).contains("hx-disabled-elt=\"this\"")
+                    .contains("hx-sync=\"closest form:drop\"");
+        }
+        assertThat(count).isEqualTo(6); // five actions and T2's Accept
+        assertThat(page.body()).contains("\"timeout\":20000").contains("includeIndicatorStyles");
+    }
+
+    @Test
+    void shouldWaitLessThanTheBrowserAndDefectAllTargetsWithinOneDeadline() throws Exception {
+        start(false);
+        api.submitDelay = java.time.Duration.ofSeconds(30); // the master decides nothing in time
+        HttpResponse<String> page = send("GET", "/console/targets", null, null, null);
+        String csrf = csrfOf(page.body());
+        String cookies = cookiesOf(page);
+
+        long started = System.nanoTime();
+        HttpResponse<String> defect = send("POST", "/console/targets/actions", cookies, csrf,
+                "action=defect&target=T1&target=T2&target=T3");
+        long took = java.time.Duration.ofNanos(System.nanoTime() - started).toMillis();
+
+        assertThat(Console.ACTION_WAIT).isLessThanOrEqualTo(java.time.Duration.ofSeconds(10));
+        assertThat(defect.statusCode()).as(defect.body()).isEqualTo(200);
+        assertThat(api.submitted).hasSize(3);
+        assertThat(took).as("three commands waited for together").isLessThan(Console.ACTION_WAIT.toMillis() + 3000);
+        for (var command : api.submitted) {
+            String id = ((io.msx.avro.command.DefectTarget) command).getHeader().getCommandId().toString();
+            assertThat(defect.body()).contains("PENDING").contains("(command " + id + ")");
+        }
+    }
+
+    @Test
+    void shouldClampTheCheckInWatchAndStopItWith286() throws Exception {
+        start(false);
+        String id = "&id=T1:" + java.util.UUID.randomUUID();
+
+        HttpResponse<String> first = send("GET", "/console/targets/polls?n=-5" + id + id + id, null, null, null);
+        HttpResponse<String> beyond = send("GET", "/console/targets/polls?n=100000" + id, null, null, null);
+        StringBuilder many = new StringBuilder("/console/targets/polls?n=1");
+        for (int i = 0; i < 300; i++) {
+            many.append("&id=T").append(i).append(":x");
+        }
+        HttpResponse<String> capped = send("GET", many.toString(), null, null, null);
+
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(first.body()).contains("polls?n=1&amp;id=T1").contains("every 1s");
+        assertThat(first.body().split("data-target=").length - 1).isEqualTo(1);
+        assertThat(beyond.statusCode()).isEqualTo(286);
+        assertThat(beyond.body()).doesNotContain("hx-get").contains("have not checked in yet");
+        assertThat(capped.body().split("data-target=").length - 1).isEqualTo(Console.POLL_WATCH_MAX);
+        assertThat(capped.body()).contains("100 more force polls");
+    }
+
+    @Test
+    void shouldKeepTheWatchsUrlWithinTheHeaderLimit() {
+        List<Models.PollWatch> polls = new java.util.ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            polls.add(new Models.PollWatch("T" + "x".repeat(240) + i, java.util.UUID.randomUUID().toString(), null));
+        }
+
+        Models.Polls watch = Console.watch(polls, 0, 1);
+
+        assertThat(watch.next().length()).isLessThanOrEqualTo(Console.POLL_WATCH_URL_MAX);
+        assertThat(watch.polls().size() + watch.more()).isEqualTo(2000);
+        assertThat(watch.more()).isPositive();
+    }
+
+    @Test
+    void shouldRequireAScopeAndTargetsForStartAndStop() throws Exception {
+        start(false);
+        HttpResponse<String> page = send("GET", "/console/targets", null, null, null);
+        String csrf = csrfOf(page.body());
+        String cookies = cookiesOf(page);
+
+        HttpResponse<String> noScope = send("POST", "/console/jobs/backup/actions", cookies, csrf, "action=start");
+        HttpResponse<String> odd = send("POST", "/console/jobs/backup/actions", cookies, csrf,
+                "action=start&scope=ALL");
+        HttpResponse<String> noneSelected = send("POST", "/console/jobs/backup/actions", cookies, csrf,
+                "action=stop&scope=selected");
+        HttpResponse<String> all = send("POST", "/console/jobs/backup/actions", cookies, csrf,
+                "action=stop&scope=all&target=T1");
+        HttpResponse<String> job = send("GET", "/console/jobs/backup", null, null, null);
+
+        assertThat(noScope.statusCode()).isEqualTo(400);
+        assertThat(odd.statusCode()).isEqualTo(400);
+        assertThat(noneSelected.statusCode()).isEqualTo(400);
+        assertThat(all.statusCode()).isEqualTo(200);
+        assertThat(api.submitted).hasSize(1);
+        assertThat(((io.msx.avro.command.StopJob) api.submitted.get(0)).getTargets()).isEmpty();
+        assertThat(job.body()).contains("hx-confirm=\"Stop backup on every one of its targets?\"");
+    }
+
+    @Test
+    void shouldSendTheSecurityHeadersOnEveryConsoleResponse() throws Exception {
+        start(true);
+        String cookies = login(OPERATOR_TOKEN);
+
+        for (HttpResponse<String> r : List.of(send("GET", "/console/targets", cookies, null, null),
+                send("GET", "/console/targets/rows", cookies, null, null),
+                send("GET", "/console/assets/console.js", cookies, null, null),
+                send("GET", "/console/login", null, null, null),
+                send("GET", "/console/targets", null, null, null),
+                send("POST", "/console/targets/actions", cookies, null, "action=force-poll&target=T1"),
+                send("POST", "/console/targets/actions", null, null, "action=force-poll&target=T1"))) {
+            assertThat(r.headers().firstValue("Content-Security-Policy")).as(r.uri() + " " + r.statusCode())
+                    .contains("default-src 'self'; frame-ancestors 'none'");
+            assertThat(r.headers().firstValue("X-Frame-Options")).contains("DENY");
+            assertThat(r.headers().firstValue("Referrer-Policy")).contains("no-referrer");
+        }
+    }
+
+    @Test
+    void shouldShowEachTargetsNewestRunsHoweverOftenTheOthersRan() {
+        List<io.msx.master.JobRunView> runs = new java.util.ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            runs.add(new io.msx.master.JobRunView("T1", "r1-" + i, "backup", 1, "SCHEDULE", "SUCCEEDED", null,
+                    NOW.plusSeconds(i), NOW.plusSeconds(i), 0, List.of()));
+        }
+        for (int i = 0; i < 3; i++) {
+            runs.add(new io.msx.master.JobRunView("T2", "r2-" + i, "backup", 1, "SCHEDULE", "SUCCEEDED", null,
+                    NOW.minusSeconds(100 + i), NOW, 0, List.of()));
+        }
+
+        List<io.msx.master.JobRunView> any = Console.newestPerTarget(runs, null, 50);
+        List<io.msx.master.JobRunView> t2 = Console.newestPerTarget(runs, "T2", 50);
+
+        assertThat(any).hasSize(53);
+        assertThat(any.get(0).runId()).isEqualTo("r1-199");
+        assertThat(any.stream().filter(r -> r.target().equals("T2"))).hasSize(3);
+        assertThat(t2).extracting(io.msx.master.JobRunView::runId).containsExactly("r2-0", "r2-1", "r2-2");
     }
 }
