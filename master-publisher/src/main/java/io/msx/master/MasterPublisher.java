@@ -322,6 +322,11 @@ public final class MasterPublisher implements AutoCloseable {
         }
 
         @Override
+        public Optional<JobDetail> job(String jobId, boolean local) {
+            return queries.job(jobId, local);
+        }
+
+        @Override
         public Optional<List<JobRunView>> history(String jobId, int limit, boolean local) {
             return queries.history(jobId, limit, local);
         }

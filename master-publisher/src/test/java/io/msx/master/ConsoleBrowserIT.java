@@ -295,6 +295,8 @@ class ConsoleBrowserIT {
         browser.findElement(By.linkText("hello")).click();
         await().atMost(PAGE).until(() -> !browser.findElements(By.id("start-all")).isEmpty());
         assertThat(browser.findElement(By.id("job-definition")).getText()).contains("Hello from every target");
+        assertThat(browser.findElement(By.id("job-steps")).getText()).as("the job's definition, step by step")
+                .contains("sh -c echo \"hello from job $MSX_JOB_ID\"").contains("sh -c seq 1 5000");
         browser.findElement(By.id("start-all")).click();
         await().atMost(PAGE).alias("the start's result").until(() -> text(By.id("action-result"))
                 .contains("StartJob: ACCEPTED"));

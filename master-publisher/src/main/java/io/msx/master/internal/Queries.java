@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import io.msx.avro.JobDefinition;
 import io.msx.master.InstructionView;
 import io.msx.master.JobRunView;
+import io.msx.master.JobDetail;
 import io.msx.master.JobView;
 import io.msx.master.TargetView;
 import io.msx.master.internal.topology.Downloads;
@@ -157,6 +158,17 @@ public final class Queries {
             }
         }
         return jobs;
+    }
+
+    /** A job's whole definition, or empty when no such job is defined. */
+    public Optional<JobDetail> job(String jobId, boolean local) {
+        HostInfo owner = local ? self : owner(MasterTopology.JOBS_STORE, "");
+        if (!owner.equals(self)) {
+            return peers.get(owner, "/jobs/" + encode(jobId) + "?scope=local", new TypeReference<>() { });
+        }
+        byte[] bytes = store(MasterTopology.JOBS_STORE).get(jobId);
+        return bytes == null ? Optional.empty() : Optional.of(JobDetail.of(codec.decodeAs(JobDefinition.class,
+                "store jobs (" + jobId + ")", 0, -1, bytes)));
     }
 
     public SortedMap<String, List<String>> groups(boolean local) {

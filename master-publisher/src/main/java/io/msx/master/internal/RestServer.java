@@ -11,6 +11,7 @@ import io.msx.http.MsxHttpServer;
 import io.msx.http.MsxHttpServer.Access;
 import io.msx.http.Principal;
 import io.msx.master.InstructionView;
+import io.msx.master.JobDetail;
 import io.msx.master.JobRunView;
 import io.msx.master.JobView;
 import io.msx.master.MasterException;
@@ -76,6 +77,9 @@ public final class RestServer implements AutoCloseable {
 
         List<JobView> jobs(boolean local);
 
+        /** A job's whole definition; empty when no such job is defined. */
+        Optional<JobDetail> job(String jobId, boolean local);
+
         Optional<List<JobRunView>> history(String jobId, int limit, boolean local);
 
         List<InstructionView> instructions(String target, String job, String id, int limit, boolean local);
@@ -140,7 +144,8 @@ public final class RestServer implements AutoCloseable {
         server.get("/targets/{name}", Access.READ, ctx -> found(ctx, query(ctx,
                 () -> api.target(ctx.pathParam("name"), local(ctx)))));
         server.get("/jobs", Access.READ, ctx -> send(ctx, 200, query(ctx, () -> api.jobs(local(ctx)))));
-        server.get("/jobs/{id}", Access.READ, ctx -> found(ctx, Optional.empty()));
+        server.get("/jobs/{id}", Access.READ, ctx -> found(ctx, query(ctx,
+                () -> api.job(ctx.pathParam("id"), local(ctx)))));
         server.get("/jobs/{id}/history", Access.READ, ctx -> {
             int limit = limit(ctx, DEFAULT_HISTORY_LIMIT);
             if (limit > 0) {

@@ -3,6 +3,7 @@ package io.msx.master.internal;
 import io.msx.avro.CommandHeader;
 import io.msx.avro.CommandResult;
 import io.msx.master.InstructionView;
+import io.msx.master.JobDetail;
 import io.msx.master.JobRunView;
 import io.msx.master.JobView;
 import io.msx.master.TargetView;
@@ -49,6 +50,24 @@ public final class FakeRestApi implements RestServer.Api {
         maybeFail();
         localFlags.add(local);
         return List.of(new JobView("backup", "Nightly backup", 3, true, List.of("T1"), 2, List.of("nightly")));
+    }
+
+    @Override
+    public Optional<JobDetail> job(String jobId, boolean local) {
+        maybeFail();
+        localFlags.add(local);
+        if (!jobId.equals("backup")) {
+            return Optional.empty();
+        }
+        return Optional.of(new JobDetail("backup", "Nightly backup", "dumps <the> databases", 3, true, List.of("T1"),
+                List.of(), List.of(
+                        new JobDetail.Step(1, "dump", List.of("pg_dump", "--all", "<db>"), null, 3600, 2, 30,
+                                "GO_TO_NEXT_STEP", null, "QUIT_WITH_FAILURE", null, List.of(0), 65536,
+                                List.of("PGPASSWORD")),
+                        new JobDetail.Step(2, "upload", List.of("sh", "-c", "upload.sh"), "/var/backups", null, 0, 0,
+                                "QUIT_WITH_SUCCESS", null, "QUIT_WITH_FAILURE", null, List.of(0, 1), 65536,
+                                List.of())),
+                List.of(new JobDetail.Schedule("nightly", "0 2 * * *", "Europe/Berlin", null, true))));
     }
 
     @Override

@@ -123,7 +123,11 @@ class RestServerTest {
         assertThat(unknown.statusCode()).isEqualTo(404);
         assertThat(json(unknown).get("error").asText()).isEqualTo("not found: /jobs/nope/history");
         assertThat(get("/targets/T9", null).statusCode()).isEqualTo(404);
-        assertThat(get("/jobs/backup", null).statusCode()).isEqualTo(404);
+        HttpResponse<String> definition = get("/jobs/backup", null);
+        assertThat(definition.statusCode()).isEqualTo(200);
+        assertThat(json(definition).get("steps").get(0).get("command").get(0).asText()).isEqualTo("pg_dump");
+        assertThat(json(definition).get("steps").get(0).get("envNames").get(0).asText()).isEqualTo("PGPASSWORD");
+        assertThat(get("/jobs/nope", null).statusCode()).isEqualTo(404);
         for (String bad : List.of("/jobs/backup/history?limit=0", "/instructions?limit=ten")) {
             HttpResponse<String> response = get(bad, null);
             assertThat(response.statusCode()).as(bad).isEqualTo(400);

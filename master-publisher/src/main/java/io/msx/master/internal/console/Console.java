@@ -16,6 +16,7 @@ import io.msx.http.MsxHttpServer.Access;
 import io.msx.http.Principal;
 import io.msx.master.InstructionView;
 import io.msx.master.JobRunView;
+import io.msx.master.JobDetail;
 import io.msx.master.JobView;
 import io.msx.master.TargetStatus;
 import io.msx.master.TargetView;
@@ -615,15 +616,19 @@ public final class Console {
 
     private void jobPage(Context ctx, Principal caller) {
         String id = ctx.pathParam("id");
-        Optional<JobView> job = query(ctx, () -> api.jobs(false)).stream().filter(j -> j.jobId().equals(id))
-                .findFirst();
+        Optional<JobDetail> job = query(ctx, () -> api.job(id, false));
         if (job.isEmpty()) {
             error(ctx, 404, "No job '" + id + "' is defined on this master.");
             return;
         }
+        JobDetail j = job.get();
+        Models.JobRow row = new Models.JobRow(j.jobId(), j.name() == null ? "" : j.name(), j.version(), j.enabled(),
+                j.targets().isEmpty() ? "-" : String.join(", ", j.targets()), j.steps().size(),
+                j.schedules().isEmpty() ? "-" : j.schedules().stream().map(JobDetail.Schedule::name)
+                        .collect(java.util.stream.Collectors.joining(", ")));
         String historyTarget = blankToNull(ctx.queryParam("target"));
-        render(ctx, "job.jte", new Models.Job(frame(ctx, caller, "Job " + id, "jobs"), jobRow(job.get()),
-                job.get().targets(), historyTarget, historyModel(ctx, id, historyTarget)));
+        render(ctx, "job.jte", new Models.Job(frame(ctx, caller, "Job " + id, "jobs"), row, j,
+                j.targets(), historyTarget, historyModel(ctx, id, historyTarget)));
     }
 
     /**

@@ -92,7 +92,8 @@ public final class Models {
                          String schedules) {
     }
 
-    public record Job(Page page, JobRow job, List<String> targets, String historyTarget, History history) {
+    public record Job(Page page, JobRow job, io.msx.master.JobDetail definition, List<String> targets,
+                      String historyTarget, History history) {
     }
 
     public record History(String jobId, List<Run> runs, int limit, boolean known) {

@@ -214,6 +214,23 @@ class ConsoleTest {
         assertThat(job.body()).contains("Nightly backup").contains("Start on all targets").contains("No run yet.");
         assertThat(unknown.statusCode()).isEqualTo(404);
     }
+
+    @Test
+    void shouldShowAJobsWholeDefinitionEscapedWithEnvironmentNamesOnly() throws Exception {
+        start(false);
+
+        String page = send("GET", "/console/jobs/backup", null, null, null).body();
+
+        assertThat(page).contains("id=\"job-steps\"")
+                .contains("<code>pg_dump --all &lt;db&gt;</code>")
+                .contains("<code>sh -c upload.sh</code>")
+                .contains("/var/backups").contains("3600 s").contains("2 every 30 s")
+                .contains("GO_TO_NEXT_STEP").contains("QUIT_WITH_FAILURE").contains("[0, 1]")
+                .contains("PGPASSWORD")
+                .contains("dumps &lt;the&gt; databases")
+                .contains("id=\"job-schedules\"").contains("cron 0 2 * * *").contains("Europe/Berlin");
+    }
+
     @Test
     void shouldRefreshTheTableFromTheFiltersAloneAndDisableActionButtonsWhileTheyRun() throws Exception {
         start(false);
