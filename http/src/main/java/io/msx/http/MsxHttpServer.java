@@ -248,7 +248,11 @@ public final class MsxHttpServer implements AutoCloseable {
         }
         String header = ctx.header("Authorization");
         String prefix = cookiePathPrefix;
-        if ((header == null || header.isBlank()) && prefix != null && ctx.path().startsWith(prefix)) {
+        // Under the cookie's path a bearer header wins; any other scheme (Basic from a proxy or SSO in front of
+        // the master) is not ours, so the cookie decides there
+        boolean bearerHeader = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7);
+        if (!bearerHeader && prefix != null && ctx.path().startsWith(prefix)) {
+            header = null;
             String cookie = ctx.cookie(cookieName);
             if (cookie != null && !cookie.isBlank()) {
                 header = "Bearer " + cookie;

@@ -150,8 +150,17 @@ class MsxHttpServerTest {
                 .header("Cookie", "msx_token=" + READ_TOKEN).build(), HttpResponse.BodyHandlers.ofString());
         HttpResponse<String> forged = http.send(HttpRequest.newBuilder(URI.create(base + "/console/page"))
                 .header("Cookie", "msx_token=not-a-token").build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> behindProxy = http.send(HttpRequest.newBuilder(URI.create(base + "/console/page"))
+                .header("Authorization", "Basic dXNlcjpwYXNz").header("Cookie", "msx_token=" + READ_TOKEN).build(),
+                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> bearerWins = http.send(HttpRequest.newBuilder(URI.create(base + "/console/act"))
+                .header("Authorization", "Bearer " + OPERATOR_TOKEN).header("Cookie", "msx_token=" + READ_TOKEN)
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
 
         assertThat(page.body()).isEqualTo("page for reader");
+        assertThat(behindProxy.body()).as("a proxy's Basic header does not hide the cookie")
+                .isEqualTo("page for reader");
+        assertThat(bearerWins.body()).as("a bearer header wins over the cookie").isEqualTo("acted");
         assertThat(act.statusCode()).as("a read token's cookie may not act").isEqualTo(403);
         assertThat(elsewhere.statusCode()).as("the cookie counts only under its prefix").isEqualTo(401);
         assertThat(forged.statusCode()).isEqualTo(401);

@@ -132,7 +132,8 @@ class FleetSystemIT {
                 "registry");
 
         // The operator's workstation: the msx image with a shell, every step below is the msx CLI in it.
-        ops = start(msx(volume("ops")).withCreateContainerCmdModifier(c -> c.withEntrypoint("sleep", "infinity")), "ops");
+        ops = start(msx(volume("ops")).withCreateContainerCmdModifier(c -> c.withEntrypoint("sleep", "infinity")),
+                "ops");
         // /work is a volume every msx container mounts: the credentials and keys the CLI writes there (as uid 10001)
         assertThat(ops.execInContainerWithUser("0", "chown", "10001:10001", "/work").getExitCode()).isZero();
         write("/work/admin.properties", "security.protocol=SASL_PLAINTEXT\n"
@@ -142,7 +143,8 @@ class FleetSystemIT {
         String admin = "--command-config=/work/admin.properties";
         cli(admin, "access", "master", "msx-master", "--security-protocol", "SASL_PLAINTEXT",
                 "--out", "/work/master.properties");
-        cli(admin, "access", "operator", "ops", "--security-protocol", "SASL_PLAINTEXT", "--out", "/work/ops.properties");
+        cli(admin, "access", "operator", "ops", "--security-protocol", "SASL_PLAINTEXT",
+                "--out", "/work/ops.properties");
         for (String target : List.of("T1", "T2")) {
             cli(admin, "target", "credentials", target, "--security-protocol", "SASL_PLAINTEXT",
                     "--out", "/work/" + target + ".properties");

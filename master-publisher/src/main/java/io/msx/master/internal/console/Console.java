@@ -333,7 +333,8 @@ public final class Console {
     private void logout(Context ctx) {
         ctx.res().addHeader("Set-Cookie", ConsoleSession.expired(ConsoleSession.TOKEN_COOKIE, https()));
         ctx.res().addHeader("Set-Cookie", ConsoleSession.expired(ConsoleSession.NONCE_COOKIE, https()));
-        ctx.redirect(security.tokens().isEmpty() ? "/console/targets" : "/console/login", io.javalin.http.HttpStatus.SEE_OTHER);
+        ctx.redirect(security.tokens().isEmpty() ? "/console/targets" : "/console/login",
+                io.javalin.http.HttpStatus.SEE_OTHER);
     }
 
     // ---- targets
@@ -394,7 +395,8 @@ public final class Console {
                 try {
                     seconds = Integer.parseInt(String.valueOf(ctx.formParam("intervalSeconds")).strip());
                 } catch (NumberFormatException e) {
-                    render(ctx.status(400), "results.jte", Models.Results.error("The polling interval must be a whole number of seconds."));
+                    render(ctx.status(400), "results.jte",
+                            Models.Results.error("The polling interval must be a whole number of seconds."));
                     return;
                 }
                 ObjectNode command = targetsNode(targets);
@@ -408,7 +410,8 @@ public final class Console {
                 String target = ctx.formParam("acceptTarget");
                 String fingerprint = target == null ? null : ctx.formParam("fp-" + target);
                 if (target == null || fingerprint == null) {
-                    render(ctx.status(400), "results.jte", Models.Results.error("Accept needs the target and the key fingerprint it presented."));
+                    render(ctx.status(400), "results.jte",
+                            Models.Results.error("Accept needs the target and the key fingerprint it presented."));
                     return;
                 }
                 ObjectNode command = json.createObjectNode().put("target", target).put("keyFingerprint", fingerprint);
