@@ -32,15 +32,6 @@ public final class Formats {
         return instant == null ? "" : instant.toString();
     }
 
-    /** {@code 5 s ago}, {@code 3 min ago}, {@code 2 h ago}, {@code 4 d ago}; {@code -} when unknown. */
-    public static String age(Instant then, Instant now) {
-        if (then == null) {
-            return "-";
-        }
-        return duration(Duration.between(then, now).isNegative() ? Duration.ZERO : Duration.between(then, now))
-                + " ago";
-    }
-
     /** {@code 850 ms}, {@code 12 s}, {@code 3 min}, {@code 2 h}, {@code 4 d}. */
     public static String duration(Duration d) {
         long ms = d.toMillis();
